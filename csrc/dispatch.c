@@ -1,0 +1,70 @@
+/* dispatch.c -- picks the kernels for this CPU at run time (xxHash-style):
+ * the best ISA the CPU supports, unless w2v_set_isa() chose another. */
+#include "w2v.h"
+
+typedef int (*train_fn)(const w2v_model *, const w2v_params *, const w2v_batch *,
+                        uint64_t *, w2v_result *);
+typedef float (*dot_fn)(const float *, const float *, int32_t);
+typedef void (*axpy_fn)(float, const float *, float *, int32_t);
+
+#define DECLARE_ISA(isa)                                                              \
+    int w2v_train_batch_##isa(const w2v_model *, const w2v_params *, const w2v_batch *, \
+                              uint64_t *, w2v_result *);                              \
+    float w2v_dot_##isa(const float *, const float *, int32_t);                       \
+    void w2v_axpy_##isa(float, const float *, float *, int32_t);
+
+DECLARE_ISA(scalar)
+#if defined(__x86_64__) || defined(__i386__)
+DECLARE_ISA(avx2)
+DECLARE_ISA(avx512)
+#endif
+
+static const struct { train_fn train; dot_fn dot; axpy_fn axpy; } table[] = {
+    {w2v_train_batch_scalar, w2v_dot_scalar, w2v_axpy_scalar},
+#if defined(__x86_64__) || defined(__i386__)
+    {w2v_train_batch_avx2, w2v_dot_avx2, w2v_axpy_avx2},
+    {w2v_train_batch_avx512, w2v_dot_avx512, w2v_axpy_avx512},
+#endif
+};
+
+static int current = -1;
+
+int w2v_cpu_isas(void)
+{
+    int mask = 1 << W2V_ISA_SCALAR;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        mask |= 1 << W2V_ISA_AVX2;
+    if (__builtin_cpu_supports("avx512f") && (mask & (1 << W2V_ISA_AVX2)))
+        mask |= 1 << W2V_ISA_AVX512;
+#endif
+    return mask;
+}
+
+int w2v_set_isa(int isa)
+{
+    if (isa < 0 || isa > W2V_ISA_AVX512 || !(w2v_cpu_isas() & (1 << isa)))
+        return W2V_ERR_ISA;
+    current = isa;
+    return W2V_OK;
+}
+
+int w2v_get_isa(void)
+{
+    if (current < 0) {
+        int mask = w2v_cpu_isas();
+        current = (mask & (1 << W2V_ISA_AVX512)) ? W2V_ISA_AVX512
+                : (mask & (1 << W2V_ISA_AVX2)) ? W2V_ISA_AVX2 : W2V_ISA_SCALAR;
+    }
+    return current;
+}
+
+int w2v_train_batch(const w2v_model *model, const w2v_params *params,
+                    const w2v_batch *batch, uint64_t *rng, w2v_result *out)
+{
+    return table[w2v_get_isa()].train(model, params, batch, rng, out);
+}
+
+float w2v_dot(const float *a, const float *b, int32_t n) { return table[w2v_get_isa()].dot(a, b, n); }
+void w2v_axpy(float a, const float *x, float *y, int32_t n) { table[w2v_get_isa()].axpy(a, x, y, n); }

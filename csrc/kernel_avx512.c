@@ -1,0 +1,40 @@
+/* kernel_avx512.c -- AVX-512F primitives; masked loads handle the tail, so a
+ * dim that is not a multiple of 16 needs no scalar loop. */
+#if defined(__x86_64__) || defined(__i386__)
+#pragma GCC target("avx512f,avx2,fma")
+#include <immintrin.h>
+#include "w2v.h"
+
+static inline __mmask16 tail_mask(int32_t left)
+{
+    return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
+}
+
+static inline float vec_dot(const float *a, const float *b, int32_t n)
+{
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    int32_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), acc1);
+    }
+    for (; i < n; i += 16) {
+        __mmask16 k = tail_mask(n - i);
+        acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, a + i), _mm512_maskz_loadu_ps(k, b + i), acc0);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+static inline void vec_axpy(float a, const float *x, float *y, int32_t n)
+{
+    __m512 va = _mm512_set1_ps(a);
+    for (int32_t i = 0; i < n; i += 16) {
+        __mmask16 k = tail_mask(n - i);
+        __m512 r = _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(k, x + i), _mm512_maskz_loadu_ps(k, y + i));
+        _mm512_mask_storeu_ps(y + i, k, r);
+    }
+}
+
+#define W2V_ISA_NAME avx512
+#include "train_impl.h"
+#endif

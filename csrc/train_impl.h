@@ -1,0 +1,173 @@
+/* train_impl.h -- internal: the training loop, written once and compiled once
+ * per ISA. The including file defines the static inline primitives
+ *   float vec_dot(const float *a, const float *b, int32_t n);
+ *   void  vec_axpy(float a, const float *x, float *y, int32_t n);   y += a*x
+ * and W2V_ISA_NAME (scalar, avx2, avx512); this file then defines
+ *   w2v_train_batch_<isa>, w2v_dot_<isa>, w2v_axpy_<isa>.
+ * Keeping the loop in one place means the ISAs can differ only in the
+ * primitives, so the "scalar twin" of every SIMD kernel is the same code. */
+#include <stdlib.h>
+#include <string.h>
+#include "tables.h"
+
+#define W2V_CAT2(a, b) a##_##b
+#define W2V_CAT(a, b) W2V_CAT2(a, b)
+#define W2V_FN(name) W2V_CAT(name, W2V_ISA_NAME)
+
+static inline uint64_t lcg_next(uint64_t *r)
+{
+    *r = *r * 25214903917ULL + 11ULL;
+    return *r;
+}
+
+/* The step HS and NS share: one binary logistic regression of output row u
+ * on hidden layer h with the given label. e collects the error for h, u is
+ * updated in place (after e has read it). Returns the term's loss. */
+static inline double logistic_step(const float *h, float *u, float *e, float label,
+                                   float alpha, int32_t dim, int compute_loss)
+{
+    float f = vec_dot(h, u, dim);
+    float g = (label - w2v_sigmoid_fast(f)) * alpha;
+    vec_axpy(g, u, e, dim);
+    vec_axpy(g, h, u, dim);
+    return compute_loss ? (double)w2v_log1pexp_fast(label > 0.5f ? -f : f) : 0.0;
+}
+
+/* One noise word: two LCG draws pick a slot and a coin (Walker's alias method). */
+static inline int32_t draw_negative(const w2v_model *m, uint64_t *rng)
+{
+    uint64_t slot = ((lcg_next(rng) >> 32) * (uint64_t)m->vocab_size) >> 32;
+    float coin = (float)(lcg_next(rng) >> 40) * (1.0f / 16777216.0f);
+    const w2v_alias *a = m->neg_alias + slot;
+    return coin < a->prob ? (int32_t)slot : a->alias;
+}
+
+static inline void prefetch_row(const float *row, int32_t dim)
+{
+    for (int32_t k = 0; k < dim; k += 16) __builtin_prefetch(row + k, 1, 3);
+}
+
+/* All output-side terms for one example: the HS path of `target`, then the
+ * true word and `negative` noise words. The noise words are drawn first and
+ * their rows prefetched, so the cache misses of random rows overlap instead
+ * of stalling one after another; the draw sequence is the same as drawing
+ * each just before use, since nothing else draws in between. */
+static double train_targets(const w2v_model *m, const w2v_params *p, int32_t target,
+                            const float *h, float *e, float alpha, uint64_t *rng,
+                            int32_t *noise, int64_t *terms)
+{
+    const int32_t dim = m->dim;
+    double loss = 0.0;
+    for (int32_t d = 0; d < p->negative; d++) {
+        noise[d] = draw_negative(m, rng);
+        prefetch_row(m->syn1neg + (int64_t)noise[d] * dim, dim);
+    }
+    if (p->hs) {
+        const int32_t *pts = m->points + (int64_t)target * m->max_code_len;
+        const uint8_t *cds = m->codes + (int64_t)target * m->max_code_len;
+        for (int32_t d = 0; d < m->code_lens[target]; d++) {
+            float *u = m->syn1 + (int64_t)pts[d] * dim;
+            loss += logistic_step(h, u, e, 1.0f - (float)cds[d], alpha, dim, p->compute_loss);
+            (*terms)++;
+        }
+    }
+    for (int32_t d = -1; p->negative > 0 && d < p->negative; d++) {
+        int32_t word = d < 0 ? target : noise[d];
+        if (d >= 0 && word == target) continue;
+        float *u = m->syn1neg + (int64_t)word * dim;
+        loss += logistic_step(h, u, e, d < 0 ? 1.0f : 0.0f, alpha, dim, p->compute_loss);
+        (*terms)++;
+    }
+    return loss;
+}
+
+/* Skip-gram at one position: each context word's input vector predicts the center. */
+static double train_sg(const w2v_model *m, const w2v_params *p, const int32_t *sen,
+                       int64_t len, int64_t i, int64_t w, float alpha, float *e,
+                       int32_t *noise, uint64_t *rng, w2v_result *out)
+{
+    const int32_t dim = m->dim;
+    double loss = 0.0;
+    int64_t lo = i - w < 0 ? 0 : i - w, hi = i + w >= len ? len - 1 : i + w;
+    for (int64_t j = lo; j <= hi; j++) {
+        if (j == i) continue;
+        float *h = m->syn0 + (int64_t)sen[j] * dim;
+        memset(e, 0, sizeof(float) * (size_t)dim);
+        loss += train_targets(m, p, sen[i], h, e, alpha, rng, noise, &out->terms);
+        vec_axpy(1.0f, e, h, dim);
+        out->examples++;
+    }
+    return loss;
+}
+
+/* CBOW at one position: the sum or mean of the context predicts the center. */
+static double train_cbow(const w2v_model *m, const w2v_params *p, const int32_t *sen,
+                         int64_t len, int64_t i, int64_t w, float alpha, float *h,
+                         float *e, int32_t *noise, uint64_t *rng, w2v_result *out)
+{
+    const int32_t dim = m->dim;
+    int64_t lo = i - w < 0 ? 0 : i - w, hi = i + w >= len ? len - 1 : i + w;
+    int64_t count = hi - lo;  /* every position in [lo, hi] but i itself */
+    if (count <= 0) return 0.0;
+    memset(h, 0, sizeof(float) * (size_t)dim);
+    memset(e, 0, sizeof(float) * (size_t)dim);
+    for (int64_t j = lo; j <= hi; j++)
+        if (j != i) vec_axpy(1.0f, m->syn0 + (int64_t)sen[j] * dim, h, dim);
+    float inv = 1.0f / (float)count;
+    if (p->cbow_mean) for (int32_t k = 0; k < dim; k++) h[k] *= inv;
+    double loss = train_targets(m, p, sen[i], h, e, alpha, rng, noise, &out->terms);
+    float scale = p->cbow_mean == 2 ? inv : 1.0f;
+    for (int64_t j = lo; j <= hi; j++)
+        if (j != i) vec_axpy(scale, e, m->syn0 + (int64_t)sen[j] * dim, dim);
+    out->examples++;
+    return loss;
+}
+
+int W2V_FN(w2v_train_batch)(const w2v_model *m, const w2v_params *p, const w2v_batch *b,
+                            uint64_t *rng, w2v_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    int64_t longest = 0, start = 0;
+    for (int64_t s = 0; s < b->n_sentences; s++) {
+        if (b->sentence_ends[s] - start > longest) longest = b->sentence_ends[s] - start;
+        start = b->sentence_ends[s];
+    }
+    size_t row = ((size_t)m->dim * sizeof(float) + 63) & ~(size_t)63;
+    float *h = aligned_alloc(64, 2 * row);
+    int32_t *sen = malloc(sizeof(int32_t) * (size_t)(longest > 0 ? longest : 1));
+    int64_t *raw = malloc(sizeof(int64_t) * (size_t)(longest > 0 ? longest : 1));
+    int32_t *noise = malloc(sizeof(int32_t) * (size_t)(p->negative + 1));
+    if (!h || !sen || !raw || !noise) {
+        free(h); free(sen); free(raw); free(noise);
+        return W2V_ERR_NOMEM;
+    }
+    float *e = (float *)((char *)h + row);
+    double slope = b->n_words > 1 ? ((double)p->alpha_end - p->alpha) / (double)(b->n_words - 1) : 0.0;
+    start = 0;
+    for (int64_t s = 0; s < b->n_sentences; s++) {
+        int64_t len = 0, end = b->sentence_ends[s];
+        for (int64_t t = start; t < end; t++) {
+            int32_t word = b->words[t];
+            if (word < 0) continue;
+            if (m->keep_prob) {
+                uint64_t r = lcg_next(rng);
+                if ((float)(r & 0xFFFF) / 65536.0f >= m->keep_prob[word]) continue;
+            }
+            raw[len] = t;
+            sen[len++] = word;
+        }
+        for (int64_t i = 0; i < len; i++) {
+            float alpha = (float)(p->alpha + slope * (double)raw[i]);
+            int64_t w = p->window - (int64_t)(lcg_next(rng) % (uint64_t)p->window);
+            out->loss += p->sg ? train_sg(m, p, sen, len, i, w, alpha, e, noise, rng, out)
+                               : train_cbow(m, p, sen, len, i, w, alpha, h, e, noise, rng, out);
+        }
+        out->words_kept += len;
+        start = end;
+    }
+    free(h); free(sen); free(raw); free(noise);
+    return W2V_OK;
+}
+
+float W2V_FN(w2v_dot)(const float *a, const float *b, int32_t n) { return vec_dot(a, b, n); }
+void W2V_FN(w2v_axpy)(float a, const float *x, float *y, int32_t n) { vec_axpy(a, x, y, n); }

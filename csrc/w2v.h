@@ -1,0 +1,124 @@
+/*
+ * w2v.h -- the whole contract between stream_w2v's Python layer and its C kernels.
+ *
+ * This file is #included by every C source and read verbatim by build_ffi.py
+ * (everything between the CDEF markers is handed to cffi.cdef), so the Python
+ * side and the C side cannot disagree about a type or a signature.
+ *
+ * Conventions (the NumPy oracle in stream_w2v/oracle.py replays them exactly):
+ *  - Matrices are float32, row-major, `dim` floats per row.
+ *  - One call trains one batch of sentences; nothing is allocated per word.
+ *  - Randomness comes from one 64-bit LCG state, r = r * 25214903917 + 11
+ *    (word2vec.c's), advanced before every draw. The caller passes the state
+ *    in and gets the advanced state back, so a batch can be replayed.
+ *      subsampling draw : keep token t iff (r & 0xFFFF) / 65536 < keep_prob[t]
+ *      window shrink    : b = r % window; the effective window is window - b
+ *      negative draw    : two draws r1, r2; slot i = ((r1 >> 32) * vocab_size) >> 32;
+ *                         word = i if (r2 >> 40) / 2^24 < neg_alias[i].prob
+ *                         else neg_alias[i].alias   (Walker's alias method)
+ *  - Sigmoid comes from a table over [-W2V_MAX_EXP, W2V_MAX_EXP], linearly
+ *    interpolated; outside the range it is clamped to the end values, so the
+ *    function is continuous (word2vec.c's skip/clamp jumps are not).
+ *  - Loss is the exact negative log-likelihood of each logistic term,
+ *    log(1 + exp(z)), from an interpolated table over [-W2V_MAX_LOSS, W2V_MAX_LOSS].
+ *  - Skip-gram follows word2vec.c: for every (context, center) pair the
+ *    context word's input vector is the hidden layer and the center word is
+ *    the output; the input vector is updated once per pair.
+ *  - CBOW: h is the sum (cbow_mean=0) or mean (cbow_mean=1, 2) of the context
+ *    input vectors. The error e = sum g*u is added to every context vector:
+ *    as is for cbow_mean 0 and 1 (word2vec.c/gensim), times 1/C for
+ *    cbow_mean=2 (the seed's exact gradient of the mean).
+ */
+#ifndef STREAM_W2V_H
+#define STREAM_W2V_H
+
+#include <stdint.h>
+
+/* CDEF-BEGIN */
+#define W2V_MAX_EXP 6                /* sigmoid table range [-6, 6] */
+#define W2V_SIGMOID_TABLE_SIZE 1024  /* intervals of the sigmoid table */
+#define W2V_MAX_LOSS 16              /* log(1+exp) table range [-16, 16] */
+#define W2V_LOSS_TABLE_SIZE 2048     /* intervals of the loss table */
+
+enum {
+    W2V_ISA_SCALAR = 0,
+    W2V_ISA_AVX2 = 1,
+    W2V_ISA_AVX512 = 2
+};
+
+enum {
+    W2V_OK = 0,
+    W2V_ERR_NOMEM = -1,
+    W2V_ERR_ISA = -2
+};
+
+/* One slot of Walker's alias table for the noise distribution: exact for any
+ * count distribution, O(V) memory and one cache line per draw (a word2vec.c
+ * style 1e8-entry table costs a cache and TLB miss per draw). */
+typedef struct {
+    float prob;               /* keep the slot's own word with this probability */
+    int32_t alias;            /* ... else take this word */
+} w2v_alias;
+
+typedef struct {
+    float *syn0;              /* vocab_size x dim, input vectors */
+    float *syn1;              /* (vocab_size - 1) x dim, HS inner nodes; NULL unless hs */
+    float *syn1neg;           /* vocab_size x dim, NS output vectors; NULL unless negative */
+    int64_t vocab_size;
+    int32_t dim;
+    const int32_t *points;    /* vocab_size x max_code_len, inner-node rows root -> leaf */
+    const uint8_t *codes;     /* vocab_size x max_code_len, branch bits (0 or 1) */
+    const int32_t *code_lens; /* vocab_size */
+    int32_t max_code_len;
+    const w2v_alias *neg_alias; /* vocab_size slots, noise ~ count^ns_exponent; NULL unless negative */
+    const float *keep_prob;   /* vocab_size, subsampling keep probability; NULL keeps all */
+} w2v_model;
+
+typedef struct {
+    int32_t sg;               /* 1 skip-gram, 0 CBOW */
+    int32_t hs;               /* 1 hierarchical softmax */
+    int32_t negative;         /* number of noise words, 0 = no negative sampling */
+    int32_t window;           /* maximum half-window, >= 1 */
+    int32_t cbow_mean;        /* 0 sum, 1 mean (word2vec.c), 2 mean with 1/C update (seed) */
+    int32_t compute_loss;     /* 1: accumulate the loss */
+    float alpha;              /* learning rate at the first token of the batch */
+    float alpha_end;          /* ... linearly to this at the last token */
+} w2v_params;
+
+typedef struct {
+    const int32_t *words;         /* token ids, -1 = out of vocabulary (dropped) */
+    int64_t n_words;
+    const int64_t *sentence_ends; /* ascending exclusive ends; the last equals n_words */
+    int64_t n_sentences;
+} w2v_batch;
+
+typedef struct {
+    double loss;              /* sum of -log-likelihood over every logistic term */
+    int64_t words_kept;       /* in-vocabulary tokens that survived subsampling */
+    int64_t examples;         /* (hidden layer, center word) examples trained */
+    int64_t terms;            /* logistic terms evaluated (loss / terms = mean loss) */
+} w2v_result;
+
+int w2v_cpu_isas(void);       /* bit mask of 1 << W2V_ISA_* this CPU can run */
+int w2v_set_isa(int isa);     /* W2V_OK, or W2V_ERR_ISA when not available */
+int w2v_get_isa(void);
+
+/* Trains one batch. *rng is advanced; *out is overwritten. Returns W2V_OK or
+ * W2V_ERR_NOMEM. The caller guarantees every index is in range. */
+int w2v_train_batch(const w2v_model *model, const w2v_params *params,
+                    const w2v_batch *batch, uint64_t *rng, w2v_result *out);
+
+/* Builds the alias table of weights[0..n) (non-negative, positive sum) in O(n).
+ * Returns W2V_OK or W2V_ERR_NOMEM. */
+int w2v_build_alias(const double *weights, int64_t n, w2v_alias *out);
+
+/* The tables the kernels use, exposed so the oracle and tests see the same. */
+float w2v_sigmoid(float x);
+float w2v_log1pexp(float z);
+
+/* SIMD primitives of the current ISA, exposed for tests and benchmarks. */
+float w2v_dot(const float *a, const float *b, int32_t n);
+void w2v_axpy(float a, const float *x, float *y, int32_t n);
+/* CDEF-END */
+
+#endif

@@ -1,0 +1,319 @@
+"""The only module that touches ``ffi``: checks every input, then calls C.
+
+C trusts its inputs, so everything C could misread is checked here first: a
+float64 array passed as float32 (``ffi.from_buffer`` would accept it), a
+non-contiguous view, a wrong shape, an index out of range. A wrong input is a
+``TypeError`` or ``ValueError`` naming the argument, never a crash.
+
+Index arrays (Huffman paths, the negative table) are validated once, when a
+:class:`KernelModel` is built, and copied into read-only arrays the caller
+cannot mutate afterwards; per batch only the token ids are checked (O(n)).
+"""
+from __future__ import annotations
+
+import math
+import os
+from typing import NamedTuple
+
+import numpy as np
+
+from stream_w2v._w2v import ffi, lib
+
+ISA_NAMES = ("scalar", "avx2", "avx512")
+#: One slot of the noise distribution's alias table (w2v_alias in csrc/w2v.h).
+ALIAS_DTYPE = np.dtype([("prob", "<f4"), ("alias", "<i4")])
+_MAX_WINDOW = 1 << 20
+
+
+class BatchResult(NamedTuple):
+    loss: float         # sum of -log-likelihood over every logistic term
+    words_kept: int     # in-vocabulary tokens that survived subsampling
+    examples: int       # (hidden layer, center word) examples trained
+    terms: int          # logistic terms evaluated
+    rng: int            # the advanced random state, to pass to the next call
+
+
+# ---------------------------------------------------------------- ISA choice
+
+def available_isas() -> list[str]:
+    mask = lib.w2v_cpu_isas()
+    return [name for i, name in enumerate(ISA_NAMES) if mask & (1 << i)]
+
+
+def set_isa(name: str) -> None:
+    """Force one kernel family (``scalar``, ``avx2``, ``avx512``) for the process."""
+    if name not in ISA_NAMES:
+        raise ValueError(f"unknown kernel ISA {name!r}; choose one of {', '.join(ISA_NAMES)}")
+    if lib.w2v_set_isa(ISA_NAMES.index(name)) != lib.W2V_OK:
+        raise ValueError(f"kernel ISA {name!r} is not supported by this CPU "
+                         f"(available: {', '.join(available_isas())})")
+
+
+def get_isa() -> str:
+    return ISA_NAMES[lib.w2v_get_isa()]
+
+
+def kernel_info() -> dict:
+    return {
+        "isa": get_isa(),
+        "available": available_isas(),
+        "sigmoid_table_size": lib.W2V_SIGMOID_TABLE_SIZE,
+        "max_exp": float(lib.W2V_MAX_EXP),
+        "forced_by_env": os.environ.get("STREAM_W2V_KERNEL") or None,
+    }
+
+
+def _apply_env_override() -> None:
+    name = os.environ.get("STREAM_W2V_KERNEL")
+    if name:
+        set_isa(name.strip().lower())
+
+
+_apply_env_override()
+
+
+# ---------------------------------------------------------------- primitives
+
+def sigmoid(x: float) -> float:
+    return float(lib.w2v_sigmoid(float(x)))
+
+
+def log1pexp(z: float) -> float:
+    return float(lib.w2v_log1pexp(float(z)))
+
+
+def dot(a: np.ndarray, b: np.ndarray) -> float:
+    a = _vector("a", a)
+    b = _vector("b", b, len(a))
+    return float(lib.w2v_dot(_fptr(a), _fptr(b), len(a)))
+
+
+def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> None:
+    """y += alpha * x, in place."""
+    x = _vector("x", x)
+    y = _vector("y", y, len(x), writable=True)
+    lib.w2v_axpy(float(alpha), _fptr(x), _fptr(y, writable=True), len(x))
+
+
+def build_alias(weights) -> np.ndarray:
+    """Walker's alias table (ALIAS_DTYPE, one slot per word) for ``weights``."""
+    w = np.ascontiguousarray(weights, dtype=np.float64)
+    if w.ndim != 1 or len(w) == 0:
+        raise ValueError("weights must be a non-empty 1-dimensional array")
+    if len(w) > 2**31 - 1:
+        raise ValueError("weights has more entries than int32 word ids allow")
+    if not np.all(np.isfinite(w)) or np.any(w < 0) or not w.sum() > 0:
+        raise ValueError("weights must be finite, non-negative and not all zero")
+    out = np.empty(len(w), dtype=ALIAS_DTYPE)
+    if lib.w2v_build_alias(ffi.from_buffer("double[]", w), len(w),
+                           ffi.from_buffer("w2v_alias[]", out, require_writable=True)) != lib.W2V_OK:
+        raise MemoryError("w2v_build_alias could not allocate its work lists")
+    return out
+
+
+# ---------------------------------------------------------------- checks
+
+def _float32(name: str, a, ndim: int, writable: bool) -> np.ndarray:
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, not {type(a).__name__}")
+    if a.dtype != np.float32:
+        raise TypeError(f"{name} must have dtype float32, not {a.dtype}")
+    if a.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-dimensional, not {a.ndim}-dimensional")
+    if not a.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous")
+    if writable and not a.flags.writeable:
+        raise ValueError(f"{name} must be writable")
+    return a
+
+
+def _vector(name, a, length=None, writable=False) -> np.ndarray:
+    a = _float32(name, a, 1, writable)
+    if length is not None and len(a) != length:
+        raise ValueError(f"{name} has length {len(a)}, expected {length}")
+    if len(a) > 2**31 - 1:
+        raise ValueError(f"{name} is too long for the kernels")
+    return a
+
+
+def _matrix(name, a, rows: int | None, dim: int | None) -> np.ndarray:
+    a = _float32(name, a, 2, writable=True)
+    if rows is not None and a.shape[0] < rows:
+        raise ValueError(f"{name} has {a.shape[0]} rows, needs at least {rows}")
+    if dim is not None and a.shape[1] != dim:
+        raise ValueError(f"{name} has {a.shape[1]} columns, expected {dim}")
+    return a
+
+
+def _indices(name: str, a, dtype, lo: int, hi: int, ndim: int = 1) -> np.ndarray:
+    """A read-only C-contiguous copy of integer array ``a`` with values in [lo, hi)."""
+    if not isinstance(a, np.ndarray):
+        a = np.asarray(a)
+    if a.dtype.kind not in "iub" and not (a.size == 0 and a.dtype.kind == "f"):
+        raise TypeError(f"{name} must be an integer array, not {a.dtype}")
+    if a.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-dimensional, not {a.ndim}-dimensional")
+    if a.size and (int(a.min()) < lo or int(a.max()) >= hi):
+        raise ValueError(f"{name} has values outside [{lo}, {hi}): min {a.min()}, max {a.max()}")
+    out = np.array(a, dtype=dtype, order="C", copy=True)
+    out.flags.writeable = False
+    return out
+
+
+def _flag(name: str, value, allowed) -> int:
+    if isinstance(value, (bool, np.bool_)):
+        value = int(value)
+    if not isinstance(value, (int, np.integer)) or int(value) not in allowed:
+        raise ValueError(f"{name} must be one of {sorted(allowed)}, not {value!r}")
+    return int(value)
+
+
+def _fptr(a: np.ndarray, writable: bool = False):
+    return ffi.from_buffer("float[]", a, require_writable=writable)
+
+
+def _ptr(ctype: str, a):
+    return ffi.NULL if a is None else ffi.from_buffer(ctype, a)
+
+
+# ---------------------------------------------------------------- the model view
+
+class KernelModel:
+    """A checked view of the matrices and index tables one training call needs.
+
+    Build one after every change of shape (vocabulary growth, Huffman rebuild,
+    new negative table); float contents may change freely in between, indices
+    may not, which is why index arrays are copied and frozen here.
+    """
+
+    def __init__(self, syn0, syn1=None, syn1neg=None, *, points=None, codes=None,
+                 code_lens=None, neg_alias=None, keep_prob=None):
+        syn0 = _matrix("syn0", syn0, None, None)
+        vocab, dim = syn0.shape
+        if vocab < 1 or dim < 1:
+            raise ValueError(f"syn0 must have at least one row and one column, has shape {syn0.shape}")
+        if dim > 2**31 - 1 or vocab > 2**31 - 1:
+            raise ValueError(f"syn0 shape {syn0.shape} is too large for int32 indices")
+        self.vocab_size, self.dim = vocab, dim
+        self.syn0 = syn0
+        self.syn1 = None if syn1 is None else _matrix("syn1", syn1, None, dim)
+        self.syn1neg = None if syn1neg is None else _matrix("syn1neg", syn1neg, vocab, dim)
+        self._check_huffman(points, codes, code_lens)
+        self.neg_alias = None if neg_alias is None else self._check_alias(neg_alias)
+        self.keep_prob = None
+        if keep_prob is not None:
+            self.keep_prob = _vector("keep_prob", keep_prob, vocab)
+        self._struct = self._build_struct()
+
+    def _check_huffman(self, points, codes, code_lens):
+        self.points = self.codes = self.code_lens = None
+        given = [x is not None for x in (points, codes, code_lens)]
+        if not any(given):
+            return
+        if not all(given):
+            raise ValueError("points, codes and code_lens must be given together")
+        if self.syn1 is None:
+            raise ValueError("syn1 is required with a Huffman tree (points, codes, code_lens)")
+        max_len = np.asarray(points).shape[1] if np.ndim(points) == 2 else -1
+        self.code_lens = _indices("code_lens", code_lens, np.int32, 0, max(max_len, 0) + 1)
+        if len(self.code_lens) != self.vocab_size:
+            raise ValueError(f"code_lens has length {len(self.code_lens)}, expected {self.vocab_size}")
+        used_rows = self.syn1.shape[0]
+        points = _indices("points", points, np.int32, -2**31, 2**31, ndim=2)
+        codes = _indices("codes", codes, np.uint8, 0, 2, ndim=2)
+        for name, arr in (("points", points), ("codes", codes)):
+            if arr.shape != (self.vocab_size, max_len):
+                raise ValueError(f"{name} has shape {arr.shape}, expected {(self.vocab_size, max_len)}")
+        # Only the first code_lens[w] entries of a row are read: those must index syn1.
+        used = np.arange(max_len)[None, :] < self.code_lens[:, None]
+        bad = used & ((points < 0) | (points >= used_rows))
+        if bad.any():
+            w, d = np.argwhere(bad)[0]
+            raise ValueError(f"points[{w}, {d}] = {points[w, d]} is outside syn1's {used_rows} rows")
+        self.points, self.codes = points, codes
+
+    def _check_alias(self, table) -> np.ndarray:
+        if not isinstance(table, np.ndarray) or table.dtype != ALIAS_DTYPE:
+            raise TypeError("neg_alias must be a numpy array of _native.ALIAS_DTYPE "
+                            "(build it with _native.build_alias)")
+        if table.shape != (self.vocab_size,):
+            raise ValueError(f"neg_alias has shape {table.shape}, expected ({self.vocab_size},)")
+        _indices("neg_alias['alias']", table["alias"], np.int32, 0, self.vocab_size)
+        table = np.array(table, order="C", copy=True)
+        table.flags.writeable = False
+        return table
+
+    def _build_struct(self):
+        s = ffi.new("w2v_model *")
+        self._keep = [self.syn0, self.syn1, self.syn1neg]  # buffers must outlive the struct
+        s.syn0 = _fptr(self.syn0, writable=True)
+        s.syn1 = ffi.NULL if self.syn1 is None else _fptr(self.syn1, writable=True)
+        s.syn1neg = ffi.NULL if self.syn1neg is None else _fptr(self.syn1neg, writable=True)
+        s.vocab_size, s.dim = self.vocab_size, self.dim
+        self._cbufs = [
+            _ptr("int32_t[]", self.points), _ptr("uint8_t[]", self.codes),
+            _ptr("int32_t[]", self.code_lens), _ptr("w2v_alias[]", self.neg_alias),
+            None if self.keep_prob is None else _fptr(self.keep_prob),
+        ]
+        s.points, s.codes, s.code_lens, s.neg_alias = self._cbufs[:4]
+        s.keep_prob = ffi.NULL if self.keep_prob is None else self._cbufs[4]
+        s.max_code_len = 0 if self.points is None else self.points.shape[1]
+        return s
+
+    def train(self, words, sentence_ends, *, sg: int, hs: int, negative: int, window: int,
+              cbow_mean: int = 1, alpha: float = 0.025, alpha_end: float | None = None,
+              rng: int = 1, compute_loss: bool = True) -> BatchResult:
+        """Train one batch of sentences in one C call (the GIL is released)."""
+        params = self._params(sg, hs, negative, window, cbow_mean, alpha, alpha_end, compute_loss)
+        words = _indices("words", words, np.int32, -1, self.vocab_size)
+        ends = self._sentence_ends(sentence_ends, len(words))
+        if not isinstance(rng, (int, np.integer)) or not 0 <= int(rng) < 2**64:
+            raise ValueError(f"rng must be an integer in [0, 2**64), not {rng!r}")
+        batch = ffi.new("w2v_batch *")
+        wbuf, ebuf = ffi.from_buffer("int32_t[]", words), ffi.from_buffer("int64_t[]", ends)
+        batch.words, batch.n_words = wbuf, len(words)
+        batch.sentence_ends, batch.n_sentences = ebuf, len(ends)
+        state = ffi.new("uint64_t *", int(rng))
+        out = ffi.new("w2v_result *")
+        if lib.w2v_train_batch(self._struct, params, batch, state, out) != lib.W2V_OK:
+            raise MemoryError("w2v_train_batch could not allocate its scratch buffers")
+        return BatchResult(out.loss, out.words_kept, out.examples, out.terms, int(state[0]))
+
+    def _params(self, sg, hs, negative, window, cbow_mean, alpha, alpha_end, compute_loss):
+        p = ffi.new("w2v_params *")
+        p.sg = _flag("sg", sg, {0, 1})
+        p.hs = _flag("hs", hs, {0, 1})
+        p.cbow_mean = _flag("cbow_mean", cbow_mean, {0, 1, 2})
+        p.compute_loss = _flag("compute_loss", compute_loss, {0, 1})
+        if not isinstance(negative, (int, np.integer)) or not 0 <= negative <= 10_000:
+            raise ValueError(f"negative must be an integer in [0, 10000], not {negative!r}")
+        if not isinstance(window, (int, np.integer)) or not 1 <= window <= _MAX_WINDOW:
+            raise ValueError(f"window must be an integer in [1, {_MAX_WINDOW}], not {window!r}")
+        p.negative, p.window = int(negative), int(window)
+        if p.hs and self.points is None:
+            raise ValueError("hs=1 needs a Huffman tree: pass points, codes and code_lens")
+        if p.negative and (self.syn1neg is None or self.neg_alias is None):
+            raise ValueError("negative > 0 needs syn1neg and neg_alias")
+        alpha_end = alpha if alpha_end is None else alpha_end
+        for name, value in (("alpha", alpha), ("alpha_end", alpha_end)):
+            if not isinstance(value, (int, float, np.floating)) or not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, not {value!r}")
+        p.alpha, p.alpha_end = float(alpha), float(alpha_end)
+        return p
+
+    @staticmethod
+    def _sentence_ends(ends, n_words: int) -> np.ndarray:
+        ends = _indices("sentence_ends", ends, np.int64, 0, n_words + 1)
+        if len(ends) and (np.any(np.diff(ends) < 0) or ends[-1] != n_words):
+            raise ValueError("sentence_ends must be non-decreasing and end at len(words)")
+        if not len(ends) and n_words:
+            raise ValueError("sentence_ends is empty but words is not")
+        return ends
+
+
+def train_batch(syn0, syn1, syn1neg, words, sentence_ends, *, points=None, codes=None,
+                code_lens=None, neg_alias=None, keep_prob=None, **kwargs) -> BatchResult:
+    """One-shot form of :meth:`KernelModel.train` (checks the tables on every call)."""
+    model = KernelModel(syn0, syn1, syn1neg, points=points, codes=codes,
+                        code_lens=code_lens, neg_alias=neg_alias, keep_prob=keep_prob)
+    return model.train(words, sentence_ends, **kwargs)
