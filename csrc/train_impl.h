@@ -36,7 +36,7 @@ static inline double logistic_step(const float *h, float *u, float *e, float lab
 /* One noise word: two LCG draws pick a slot and a coin (Walker's alias method). */
 static inline int32_t draw_negative(const w2v_model *m, uint64_t *rng)
 {
-    uint64_t slot = ((lcg_next(rng) >> 32) * (uint64_t)m->vocab_size) >> 32;
+    uint64_t slot = ((lcg_next(rng) >> 32) * (uint64_t)m->neg_alias_size) >> 32;
     float coin = (float)(lcg_next(rng) >> 40) * (1.0f / 16777216.0f);
     const w2v_alias *a = m->neg_alias + slot;
     return coin < a->prob ? (int32_t)slot : a->alias;
@@ -62,7 +62,7 @@ static double train_targets(const w2v_model *m, const w2v_params *p, int32_t tar
         noise[d] = draw_negative(m, rng);
         prefetch_row(m->syn1neg + (int64_t)noise[d] * dim, dim);
     }
-    if (p->hs) {
+    if (p->hs && target < m->n_coded) {
         const int32_t *pts = m->points + (int64_t)target * m->max_code_len;
         const uint8_t *cds = m->codes + (int64_t)target * m->max_code_len;
         for (int32_t d = 0; d < m->code_lens[target]; d++) {

@@ -13,7 +13,7 @@
  *    in and gets the advanced state back, so a batch can be replayed.
  *      subsampling draw : keep token t iff (r & 0xFFFF) / 65536 < keep_prob[t]
  *      window shrink    : b = r % window; the effective window is window - b
- *      negative draw    : two draws r1, r2; slot i = ((r1 >> 32) * vocab_size) >> 32;
+ *      negative draw    : two draws r1, r2; slot i = ((r1 >> 32) * neg_alias_size) >> 32;
  *                         word = i if (r2 >> 40) / 2^24 < neg_alias[i].prob
  *                         else neg_alias[i].alias   (Walker's alias method)
  *  - Sigmoid comes from a table over [-W2V_MAX_EXP, W2V_MAX_EXP], linearly
@@ -66,11 +66,17 @@ typedef struct {
     float *syn1neg;           /* vocab_size x dim, NS output vectors; NULL unless negative */
     int64_t vocab_size;
     int32_t dim;
-    const int32_t *points;    /* vocab_size x max_code_len, inner-node rows root -> leaf */
-    const uint8_t *codes;     /* vocab_size x max_code_len, branch bits (0 or 1) */
-    const int32_t *code_lens; /* vocab_size */
+    /* The Huffman tree and the noise table cover the words that existed when
+     * they were last built (the first n_coded / the ones in the table); words
+     * promoted since are trained as inputs, and join as HS targets and noise
+     * words at the next (amortized) rebuild. */
+    const int32_t *points;    /* n_coded x max_code_len, inner-node rows root -> leaf */
+    const uint8_t *codes;     /* n_coded x max_code_len, branch bits (0 or 1) */
+    const int32_t *code_lens; /* n_coded */
+    int64_t n_coded;          /* words with a Huffman code: ids [0, n_coded) */
     int32_t max_code_len;
-    const w2v_alias *neg_alias; /* vocab_size slots, noise ~ count^ns_exponent; NULL unless negative */
+    const w2v_alias *neg_alias; /* neg_alias_size slots, noise ~ count^ns_exponent; NULL unless negative */
+    int64_t neg_alias_size;
     const float *keep_prob;   /* vocab_size, subsampling keep probability; NULL keeps all */
 } w2v_model;
 

@@ -172,22 +172,67 @@ def _fptr(a: np.ndarray, writable: bool = False):
     return ffi.from_buffer("float[]", a, require_writable=writable)
 
 
-def _ptr(ctype: str, a):
-    return ffi.NULL if a is None else ffi.from_buffer(ctype, a)
+# ---------------------------------------------------------------- index tables
+
+class HuffmanTables:
+    """A Huffman tree's paths, checked once and frozen (copied read-only).
+
+    Row w holds word w's path: ``code_lens[w]`` inner-node ids (rows of syn1)
+    in ``points[w]`` and branch bits in ``codes[w]``. The tree may cover fewer
+    words than the vocabulary (words promoted after the last rebuild).
+    """
+
+    def __init__(self, points, codes, code_lens):
+        points = _indices("points", points, np.int32, -2**31, 2**31, ndim=2)
+        words, max_len = points.shape
+        codes = _indices("codes", codes, np.uint8, 0, 2, ndim=2)
+        if codes.shape != points.shape:
+            raise ValueError(f"codes has shape {codes.shape}, expected {points.shape}")
+        code_lens = _indices("code_lens", code_lens, np.int32, 0, max_len + 1)
+        if code_lens.shape != (words,):
+            raise ValueError(f"code_lens has shape {code_lens.shape}, expected ({words},)")
+        # Only the first code_lens[w] entries of a row are read: those must be ids.
+        used = np.arange(max_len)[None, :] < code_lens[:, None]
+        if used.any() and points[used].min() < 0:
+            w, d = np.argwhere(used & (points < 0))[0]
+            raise ValueError(f"points[{w}, {d}] = {points[w, d]} is negative")
+        self.points, self.codes, self.code_lens = points, codes, code_lens
+        self.words, self.max_code_len = words, max_len
+        self.inner_nodes = int(points[used].max()) + 1 if used.any() else 0
+        self._bufs = (ffi.from_buffer("int32_t[]", points), ffi.from_buffer("uint8_t[]", codes),
+                      ffi.from_buffer("int32_t[]", code_lens))
+
+
+class NoiseTable:
+    """The noise distribution as a checked, frozen alias table (ALIAS_DTYPE)."""
+
+    def __init__(self, table):
+        if not isinstance(table, np.ndarray) or table.dtype != ALIAS_DTYPE:
+            raise TypeError("neg_alias must be a numpy array of _native.ALIAS_DTYPE "
+                            "(build it with _native.build_alias)")
+        if table.ndim != 1 or len(table) == 0 or len(table) > 2**31 - 1:
+            raise ValueError(f"neg_alias must be a non-empty 1-dimensional table, has shape {table.shape}")
+        ids = table["alias"]
+        if ids.min() < 0:
+            raise ValueError(f"neg_alias['alias'] has a negative word id {ids.min()}")
+        self.table = np.array(table, order="C", copy=True)
+        self.table.flags.writeable = False
+        self.max_word = max(int(ids.max()), len(table) - 1)
+        self._buf = ffi.from_buffer("w2v_alias[]", self.table)
 
 
 # ---------------------------------------------------------------- the model view
 
 class KernelModel:
-    """A checked view of the matrices and index tables one training call needs.
+    """A checked view of the matrices and tables one training call needs.
 
-    Build one after every change of shape (vocabulary growth, Huffman rebuild,
-    new negative table); float contents may change freely in between, indices
-    may not, which is why index arrays are copied and frozen here.
+    Cheap to build (the tables were checked when they were built), so the
+    model builds one whenever the vocabulary grows. Float contents may change
+    freely; the index tables are frozen.
     """
 
-    def __init__(self, syn0, syn1=None, syn1neg=None, *, points=None, codes=None,
-                 code_lens=None, neg_alias=None, keep_prob=None):
+    def __init__(self, syn0, syn1=None, syn1neg=None, *, huffman: HuffmanTables | None = None,
+                 noise: NoiseTable | None = None, keep_prob=None):
         syn0 = _matrix("syn0", syn0, None, None)
         vocab, dim = syn0.shape
         if vocab < 1 or dim < 1:
@@ -198,66 +243,34 @@ class KernelModel:
         self.syn0 = syn0
         self.syn1 = None if syn1 is None else _matrix("syn1", syn1, None, dim)
         self.syn1neg = None if syn1neg is None else _matrix("syn1neg", syn1neg, vocab, dim)
-        self._check_huffman(points, codes, code_lens)
-        self.neg_alias = None if neg_alias is None else self._check_alias(neg_alias)
-        self.keep_prob = None
-        if keep_prob is not None:
-            self.keep_prob = _vector("keep_prob", keep_prob, vocab)
+        if huffman is not None:
+            if self.syn1 is None:
+                raise ValueError("syn1 is required with a Huffman tree")
+            if huffman.words > vocab:
+                raise ValueError(f"the Huffman tree covers {huffman.words} words, the vocabulary has {vocab}")
+            if huffman.inner_nodes > self.syn1.shape[0]:
+                raise ValueError(f"points index {huffman.inner_nodes} inner nodes, syn1 has {self.syn1.shape[0]} rows")
+        if noise is not None and noise.max_word >= vocab:
+            raise ValueError(f"neg_alias holds word id {noise.max_word}, the vocabulary has {vocab}")
+        self.huffman, self.noise = huffman, noise
+        self.keep_prob = None if keep_prob is None else _vector("keep_prob", keep_prob, vocab)
         self._struct = self._build_struct()
-
-    def _check_huffman(self, points, codes, code_lens):
-        self.points = self.codes = self.code_lens = None
-        given = [x is not None for x in (points, codes, code_lens)]
-        if not any(given):
-            return
-        if not all(given):
-            raise ValueError("points, codes and code_lens must be given together")
-        if self.syn1 is None:
-            raise ValueError("syn1 is required with a Huffman tree (points, codes, code_lens)")
-        max_len = np.asarray(points).shape[1] if np.ndim(points) == 2 else -1
-        self.code_lens = _indices("code_lens", code_lens, np.int32, 0, max(max_len, 0) + 1)
-        if len(self.code_lens) != self.vocab_size:
-            raise ValueError(f"code_lens has length {len(self.code_lens)}, expected {self.vocab_size}")
-        used_rows = self.syn1.shape[0]
-        points = _indices("points", points, np.int32, -2**31, 2**31, ndim=2)
-        codes = _indices("codes", codes, np.uint8, 0, 2, ndim=2)
-        for name, arr in (("points", points), ("codes", codes)):
-            if arr.shape != (self.vocab_size, max_len):
-                raise ValueError(f"{name} has shape {arr.shape}, expected {(self.vocab_size, max_len)}")
-        # Only the first code_lens[w] entries of a row are read: those must index syn1.
-        used = np.arange(max_len)[None, :] < self.code_lens[:, None]
-        bad = used & ((points < 0) | (points >= used_rows))
-        if bad.any():
-            w, d = np.argwhere(bad)[0]
-            raise ValueError(f"points[{w}, {d}] = {points[w, d]} is outside syn1's {used_rows} rows")
-        self.points, self.codes = points, codes
-
-    def _check_alias(self, table) -> np.ndarray:
-        if not isinstance(table, np.ndarray) or table.dtype != ALIAS_DTYPE:
-            raise TypeError("neg_alias must be a numpy array of _native.ALIAS_DTYPE "
-                            "(build it with _native.build_alias)")
-        if table.shape != (self.vocab_size,):
-            raise ValueError(f"neg_alias has shape {table.shape}, expected ({self.vocab_size},)")
-        _indices("neg_alias['alias']", table["alias"], np.int32, 0, self.vocab_size)
-        table = np.array(table, order="C", copy=True)
-        table.flags.writeable = False
-        return table
 
     def _build_struct(self):
         s = ffi.new("w2v_model *")
-        self._keep = [self.syn0, self.syn1, self.syn1neg]  # buffers must outlive the struct
         s.syn0 = _fptr(self.syn0, writable=True)
         s.syn1 = ffi.NULL if self.syn1 is None else _fptr(self.syn1, writable=True)
         s.syn1neg = ffi.NULL if self.syn1neg is None else _fptr(self.syn1neg, writable=True)
         s.vocab_size, s.dim = self.vocab_size, self.dim
-        self._cbufs = [
-            _ptr("int32_t[]", self.points), _ptr("uint8_t[]", self.codes),
-            _ptr("int32_t[]", self.code_lens), _ptr("w2v_alias[]", self.neg_alias),
-            None if self.keep_prob is None else _fptr(self.keep_prob),
-        ]
-        s.points, s.codes, s.code_lens, s.neg_alias = self._cbufs[:4]
-        s.keep_prob = ffi.NULL if self.keep_prob is None else self._cbufs[4]
-        s.max_code_len = 0 if self.points is None else self.points.shape[1]
+        if self.huffman is not None:
+            s.points, s.codes, s.code_lens = self.huffman._bufs
+            s.n_coded, s.max_code_len = self.huffman.words, self.huffman.max_code_len
+        if self.noise is not None:
+            s.neg_alias, s.neg_alias_size = self.noise._buf, len(self.noise.table)
+        self._keep_prob_buf = None if self.keep_prob is None else _fptr(self.keep_prob)
+        s.keep_prob = self._keep_prob_buf if self._keep_prob_buf is not None else ffi.NULL
+        # The struct points into these buffers: keep them alive with it.
+        self._refs = (s.syn0, s.syn1, s.syn1neg)
         return s
 
     def train(self, words, sentence_ends, *, sg: int, hs: int, negative: int, window: int,
@@ -265,7 +278,7 @@ class KernelModel:
               rng: int = 1, compute_loss: bool = True) -> BatchResult:
         """Train one batch of sentences in one C call (the GIL is released)."""
         params = self._params(sg, hs, negative, window, cbow_mean, alpha, alpha_end, compute_loss)
-        words = _indices("words", words, np.int32, -1, self.vocab_size)
+        words = _token_ids(words, self.vocab_size)
         ends = self._sentence_ends(sentence_ends, len(words))
         if not isinstance(rng, (int, np.integer)) or not 0 <= int(rng) < 2**64:
             raise ValueError(f"rng must be an integer in [0, 2**64), not {rng!r}")
@@ -290,10 +303,10 @@ class KernelModel:
         if not isinstance(window, (int, np.integer)) or not 1 <= window <= _MAX_WINDOW:
             raise ValueError(f"window must be an integer in [1, {_MAX_WINDOW}], not {window!r}")
         p.negative, p.window = int(negative), int(window)
-        if p.hs and self.points is None:
-            raise ValueError("hs=1 needs a Huffman tree: pass points, codes and code_lens")
-        if p.negative and (self.syn1neg is None or self.neg_alias is None):
-            raise ValueError("negative > 0 needs syn1neg and neg_alias")
+        if p.hs and self.huffman is None:
+            raise ValueError("hs=1 needs a Huffman tree (huffman=HuffmanTables(...))")
+        if p.negative and (self.syn1neg is None or self.noise is None):
+            raise ValueError("negative > 0 needs syn1neg and a noise table")
         alpha_end = alpha if alpha_end is None else alpha_end
         for name, value in (("alpha", alpha), ("alpha_end", alpha_end)):
             if not isinstance(value, (int, float, np.floating)) or not math.isfinite(value):
@@ -311,9 +324,23 @@ class KernelModel:
         return ends
 
 
+def _token_ids(words, vocab_size: int) -> np.ndarray:
+    """Token ids as int32 in [-1, vocab_size); no copy when already int32."""
+    if isinstance(words, np.ndarray) and words.dtype == np.int32 and words.ndim == 1:
+        words = np.ascontiguousarray(words)
+        if words.size and (words.min() < -1 or words.max() >= vocab_size):
+            raise ValueError(f"words has ids outside [-1, {vocab_size}): min {words.min()}, max {words.max()}")
+        return words
+    return _indices("words", words, np.int32, -1, vocab_size)
+
+
 def train_batch(syn0, syn1, syn1neg, words, sentence_ends, *, points=None, codes=None,
                 code_lens=None, neg_alias=None, keep_prob=None, **kwargs) -> BatchResult:
-    """One-shot form of :meth:`KernelModel.train` (checks the tables on every call)."""
-    model = KernelModel(syn0, syn1, syn1neg, points=points, codes=codes,
-                        code_lens=code_lens, neg_alias=neg_alias, keep_prob=keep_prob)
+    """One-shot form of :meth:`KernelModel.train` that builds and checks the tables too."""
+    given = [x is not None for x in (points, codes, code_lens)]
+    if any(given) and not all(given):
+        raise ValueError("points, codes and code_lens must be given together")
+    huffman = HuffmanTables(points, codes, code_lens) if all(given) else None
+    noise = None if neg_alias is None else NoiseTable(neg_alias)
+    model = KernelModel(syn0, syn1, syn1neg, huffman=huffman, noise=noise, keep_prob=keep_prob)
     return model.train(words, sentence_ends, **kwargs)
