@@ -1,0 +1,433 @@
+"""A float64 NumPy oracle for the kernels, written for clarity, not speed.
+
+Two things live here:
+
+1. The seed's losses and their gradient-descent updates, one small function
+   each, with the seed's equation numbers (``seed/000_17ef2dbad5363b8d.txt``):
+
+   - full softmax, for a tiny vocabulary: :func:`softmax_loss` (eqs. 4, 16, 34)
+     and :func:`softmax_step` (eqs. 18-32); CBOW :func:`cbow_softmax_step`
+     (eqs. 33-36) and skip-gram :func:`sg_softmax_step` (eqs. 37-43);
+   - hierarchical softmax: :func:`hs_loss` (eqs. 62-63, word2vec.c's labels)
+     and :func:`hs_step` (eqs. 64-65, 69-70);
+   - negative sampling: :func:`ns_loss` (eqs. 50, 75-76) and :func:`ns_step`
+     (eqs. 77-80).
+
+   ``tests/test_oracle.py`` checks by finite differences that every update is
+   ``-alpha *`` the gradient of its loss.
+
+2. :func:`train_batch_oracle`, an exact replay of one ``w2v_train_batch`` call
+   (``csrc/w2v.h``): the same LCG draws in the same order, the same examples,
+   the same sequential updates, in float64. ``tests/test_kernels.py`` compares
+   the kernels against it within a bound derived from float32 rounding and the
+   sigmoid table.
+
+Seed errata (DESIGN.md section 4). The seed writes the output-vector updates of
+section 4 as ``V' = V' - alpha [L(u) - sigma(V'^T h)] h`` (eqs. 65, 78, 86;
+eqs. 78 and 86 also lose the sigma). ``[L - sigma] h`` is the gradient of the
+log-*likelihood* (eqs. 64, 77), so the step that lowers the loss is ``+``:
+
+    V' = V' + alpha [L(u) - sigma(V'^T h)] h  ==  V' - alpha dE/dV'
+
+which is what word2vec.c does and what the seed's own pseudo-code boxes do.
+Eq. 48 (section 3) has the right sign. The seed's CBOW takes the mean of the
+context (``h = (1/C) sum v``) and gives every context word ``1/C`` of
+``dE/dh`` (eq. 36): the exact gradient; word2vec.c and gensim add the whole
+``dE/dh`` to every context word (``C`` times the gradient). The kernels offer
+both: ``cbow_mean=0`` sum, ``cbow_mean=1`` mean with word2vec.c's update (the
+default), ``cbow_mean=2`` mean with the seed's exact ``1/C`` update.
+
+Labels: the logistic label of a term is ``L = 1`` for "this is the word" and
+``L = 0`` otherwise. For negative sampling that is the true word (1) and the
+noise words (0); for hierarchical softmax it is ``L = 1 - code`` (eq. 61:
+word2vec.c takes branch bit 1 as the negative class).
+
+The sigmoid. The kernels read sigmoid from a table over [-6, 6] and clamp
+outside: ``sigmoid(x) = sigmoid(+-6)`` for ``|x| > 6``. The oracle uses the
+exact ``1 / (1 + exp(-x))``; with ``sigmoid_clamp=6.0`` (the default of
+:func:`train_batch_oracle`) it is evaluated at ``clip(x, -6, 6)``, the same
+function as the kernel's up to the table's interpolation error. With
+``sigmoid_clamp=None`` it is the exact sigmoid everywhere (what the seed's
+losses differentiate to). The loss is always the exact ``log(1 + exp(z))``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import NamedTuple, Sequence
+
+import numpy as np
+
+#: The kernels' sigmoid range: |x| > MAX_EXP reads the end of the table.
+MAX_EXP = 6.0
+
+_LCG_MUL = 25214903917
+_LCG_ADD = 11
+_MASK64 = (1 << 64) - 1
+
+
+# ---------------------------------------------------------------- scalar functions
+
+def sigmoid(x: float, clamp: float | None = None) -> float:
+    """``1 / (1 + exp(-x))``, at ``clip(x, -clamp, clamp)`` when ``clamp`` is given."""
+    if clamp is not None:
+        x = min(max(x, -clamp), clamp)
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def log1pexp(z: float) -> float:
+    """``log(1 + exp(z))`` without overflow: the loss ``-log sigmoid(-z)`` of one term."""
+    return float(np.logaddexp(0.0, z))
+
+
+def lcg(r: int) -> int:
+    """word2vec.c's random step ``r * 25214903917 + 11`` modulo 2**64."""
+    return (r * _LCG_MUL + _LCG_ADD) & _MASK64
+
+
+# ---------------------------------------------------------------- full softmax (tiny V)
+
+def softmax_loss(U: np.ndarray, h: np.ndarray, target: int) -> float:
+    """``E = -log softmax(U h)[target] = -u_t.h + log sum_j exp(u_j.h)`` (eqs. 4, 16, 34)."""
+    z = U @ h
+    return float(np.logaddexp.reduce(z) - z[target])
+
+
+def softmax_grads(U: np.ndarray, h: np.ndarray, target: int):
+    """``(dE/dU, dE/dh)`` of :func:`softmax_loss`.
+
+    With ``y = softmax(U h)`` and ``t`` the one-hot target, ``dE/dz = y - t``
+    (eqs. 18-19), ``dE/dU = (y - t) h^T`` (eqs. 21-22) and
+    ``dE/dh = U^T (y - t)`` (eqs. 26-27).
+    """
+    z = U @ h
+    y = np.exp(z - np.logaddexp.reduce(z))
+    y[target] -= 1.0
+    return np.outer(y, h), U.T @ y
+
+
+def softmax_step(U: np.ndarray, h: np.ndarray, target: int, alpha: float):
+    """One gradient step on :func:`softmax_loss`: returns ``(U_new, e)``.
+
+    ``U_new = U - alpha (y - t) h^T`` (eqs. 23-24: every output row moves) and
+    ``e = -alpha dE/dh`` (the change eq. 32 applies to the input vector),
+    both evaluated at the same (old) ``U``.
+    """
+    dU, dh = softmax_grads(U, h, target)
+    return U - alpha * dU, -alpha * dh
+
+
+def cbow_softmax_loss(syn0, U, contexts: Sequence[int], target: int, cbow_mean: int = 1) -> float:
+    """CBOW loss (eqs. 33-34): ``h`` is the sum (cbow_mean=0) or mean of the context rows."""
+    return softmax_loss(U, cbow_hidden(syn0, contexts, cbow_mean), target)
+
+
+def cbow_softmax_step(syn0, U, contexts: Sequence[int], target: int, alpha: float,
+                      cbow_mean: int = 1):
+    """One CBOW example with a full softmax: returns new ``(syn0, U)``.
+
+    Output rows: eq. 35. Input rows: every context word gets ``e = -alpha dE/dh``
+    (cbow_mean 0 and 1, word2vec.c) or ``e / C`` (cbow_mean 2: eq. 36, the
+    exact gradient of the mean), once per occurrence in the window.
+    """
+    h = cbow_hidden(syn0, contexts, cbow_mean)
+    U_new, e = softmax_step(U, h, target, alpha)
+    return _spread_to_contexts(syn0, contexts, e, cbow_mean), U_new
+
+
+def sg_softmax_loss(syn0, U, center: int, contexts: Sequence[int]) -> float:
+    """The seed's skip-gram loss (eqs. 6, 37-38): ``v_center`` predicts every context word,
+    ``E = sum_c -log softmax(U v_center)[c]``."""
+    h = syn0[center]
+    return sum(softmax_loss(U, h, c) for c in contexts)
+
+
+def sg_softmax_step(syn0, U, center: int, contexts: Sequence[int], alpha: float):
+    """One step of the seed's skip-gram (eqs. 39-43): the errors of all context words are
+    summed (``EI``, eq. 40) before ``U`` and ``v_center`` move (eqs. 42-43).
+
+    (The kernels follow word2vec.c instead: each context word's input vector
+    predicts the center, one pair at a time; see :func:`train_batch_oracle`.)
+    """
+    h = syn0[center].copy()
+    dU = np.zeros_like(U)
+    dh = np.zeros_like(h)
+    for c in contexts:
+        gU, gh = softmax_grads(U, h, c)
+        dU += gU
+        dh += gh
+    syn0 = syn0.copy()
+    syn0[center] -= alpha * dh
+    return syn0, U - alpha * dU
+
+
+# ---------------------------------------------------------------- the logistic step (HS and NS)
+
+def logistic_step(h: np.ndarray, out: np.ndarray, row: int, label: int, alpha: float,
+                  e: np.ndarray, clamp: float | None = None) -> float:
+    """The step hierarchical softmax and negative sampling share (fastText's
+    ``binaryLogistic``); returns the term's loss.
+
+    One binary logistic regression of output row ``u = out[row]`` on ``h``:
+    ``f = u.h``, ``g = alpha (L - sigma(f))`` (eqs. 64, 77, 79),
+    ``e += g u`` (the term's ``-alpha dE/dh``, eqs. 69-70, 79-80, read *before*
+    ``u`` moves), ``u += g h`` (``-alpha dE/du``: eqs. 48, 65 and 78 with the
+    sign corrected). The loss is ``-log sigma(f)`` for ``L = 1`` and
+    ``-log sigma(-f)`` for ``L = 0``, i.e. ``log(1 + exp(-f))`` or
+    ``log(1 + exp(f))`` (eqs. 63, 76).
+    """
+    u = out[row]
+    f = float(u @ h)
+    g = alpha * (label - sigmoid(f, clamp))
+    e += g * u
+    out[row] = u + g * h
+    return log1pexp(-f if label == 1 else f)
+
+
+def hs_terms(target: int, points, codes, code_lens) -> list[tuple[int, int]]:
+    """The (syn1 row, label) pairs of ``target``'s Huffman path, root first; label = 1 - code.
+
+    A word without a code (``target >= len(code_lens)``: promoted after the
+    tree was built) has no path.
+    """
+    if target >= len(code_lens):
+        return []
+    n = int(code_lens[target])
+    return [(int(points[target, d]), 1 - int(codes[target, d])) for d in range(n)]
+
+
+def ns_terms(target: int, noise: Sequence[int]) -> list[tuple[int, int]]:
+    """The (syn1neg row, label) pairs: the true word (1), then every noise word
+    that is not the true word (0)."""
+    return [(target, 1)] + [(int(w), 0) for w in noise if w != target]
+
+
+def hs_loss(syn1: np.ndarray, h: np.ndarray, path: Sequence[tuple[int, int]]) -> float:
+    """Hierarchical-softmax loss of one example (eqs. 62-63, exact sigmoid):
+    ``E = -sum_i [ L_i log sigma(f_i) + (1 - L_i) log(1 - sigma(f_i)) ]``, ``f_i = v'_i.h``."""
+    return _logistic_loss(syn1, h, path)
+
+
+def ns_loss(syn1neg: np.ndarray, h: np.ndarray, terms: Sequence[tuple[int, int]]) -> float:
+    """Negative-sampling loss of one example (eqs. 50, 75-76, exact sigmoid):
+    ``E = -log sigma(u_w.h) - sum_k log sigma(-u_k.h)``."""
+    return _logistic_loss(syn1neg, h, terms)
+
+
+def hs_step(syn1, h, path, alpha, clamp=None):
+    """One example's hierarchical-softmax updates (eqs. 64-65 sign-corrected, 69-70):
+    returns ``(syn1_new, e, loss)`` with ``e = -alpha dE/dh``."""
+    return _logistic_steps(syn1, h, path, alpha, clamp)
+
+
+def ns_step(syn1neg, h, terms, alpha, clamp=None):
+    """One example's negative-sampling updates (eqs. 77-80, sign corrected):
+    returns ``(syn1neg_new, e, loss)`` with ``e = -alpha dE/dh``.
+
+    This equals ``-alpha *`` the gradient of :func:`ns_loss` when the rows of
+    ``terms`` are distinct; a noise word drawn twice is updated twice in
+    sequence (as word2vec.c does), the second time from its moved position.
+    """
+    return _logistic_steps(syn1neg, h, terms, alpha, clamp)
+
+
+def _logistic_loss(out, h, terms) -> float:
+    return sum(log1pexp(-float(out[r] @ h) if L == 1 else float(out[r] @ h)) for r, L in terms)
+
+
+def _logistic_steps(out, h, terms, alpha, clamp):
+    out = np.array(out, dtype=np.float64)
+    e = np.zeros(len(h))
+    loss = sum(logistic_step(h, out, r, L, alpha, e, clamp) for r, L in terms)
+    return out, e, loss
+
+
+def cbow_hidden(syn0: np.ndarray, contexts: Sequence[int], cbow_mean: int) -> np.ndarray:
+    """``h = sum_c v_c`` (cbow_mean=0) or ``(1/C) sum_c v_c`` (cbow_mean=1, 2)."""
+    h = np.sum([syn0[c] for c in contexts], axis=0, dtype=np.float64)
+    return h / len(contexts) if cbow_mean else h
+
+
+def _spread_to_contexts(syn0, contexts, e, cbow_mean):
+    syn0 = np.array(syn0, dtype=np.float64)
+    scale = 1.0 / len(contexts) if cbow_mean == 2 else 1.0
+    for c in contexts:          # a word twice in the window gets e twice
+        syn0[c] += scale * e
+    return syn0
+
+
+# ---------------------------------------------------------------- batch replay
+
+@dataclass(frozen=True)
+class Example:
+    """One training example of a batch: a hidden layer and its output terms.
+
+    ``inputs`` are the syn0 rows that form ``h`` (skip-gram: one context
+    word; CBOW: every word of the window, repeats included), ``center`` the
+    word to predict, ``alpha`` its learning rate, ``hs`` the (syn1 row, label)
+    terms of the center's Huffman path and ``ns`` the (syn1neg row, label)
+    terms of the true word and its noise words.
+    """
+    inputs: tuple[int, ...]
+    center: int
+    alpha: float
+    hs: tuple[tuple[int, int], ...]
+    ns: tuple[tuple[int, int], ...]
+
+
+class BatchPlan(NamedTuple):
+    examples: list[Example]
+    words_kept: int
+    rng: int
+
+
+class OracleResult(NamedTuple):
+    syn0: np.ndarray
+    syn1: np.ndarray | None
+    syn1neg: np.ndarray | None
+    loss: float
+    words_kept: int
+    examples: int
+    terms: int
+    rng: int
+
+
+def draw_negative(r: int, neg_alias) -> tuple[int, int]:
+    """One noise word by Walker's alias method from two LCG draws: returns ``(word, r)``.
+
+    ``slot = ((r1 >> 32) * n) >> 32`` (n = table size), coin ``(r2 >> 40) / 2^24``;
+    the slot's own word if ``coin < prob[slot]``, else ``alias[slot]``.
+    """
+    prob, alias = _alias_columns(neg_alias)
+    r = lcg(r)
+    slot = ((r >> 32) * len(prob)) >> 32
+    r = lcg(r)
+    coin = (r >> 40) / 2.0**24
+    return (slot if coin < prob[slot] else int(alias[slot])), r
+
+
+def _alias_columns(neg_alias):
+    if isinstance(neg_alias, np.ndarray) and neg_alias.dtype.names:
+        return neg_alias["prob"].astype(np.float64), neg_alias["alias"]
+    prob, alias = neg_alias
+    return np.asarray(prob, dtype=np.float64), np.asarray(alias)
+
+
+def plan_batch(words, sentence_ends, *, sg: int, hs: int, negative: int, window: int,
+               alpha: float = 0.025, alpha_end: float | None = None, points=None, codes=None,
+               code_lens=None, neg_alias=None, keep_prob=None, rng: int = 1) -> BatchPlan:
+    """Every random draw of one batch, in the kernels' order, and the examples they make.
+
+    The plan depends only on the token ids, the tables and the random state,
+    never on the matrices, so a batch can be planned once and its float64
+    updates applied separately (:func:`apply_example`). Order of draws:
+
+    - per sentence, per in-vocabulary token (id >= 0), if ``keep_prob`` is
+      given: ``r = lcg(r)``; keep iff ``(r & 0xFFFF) / 65536 < keep_prob[t]``;
+    - then per kept position i: ``r = lcg(r)``; ``b = r % window``; half-window
+      ``w = window - b``; contexts are the kept positions j != i, |j - i| <= w;
+    - per example, before its terms, ``negative`` noise words (two draws each,
+      :func:`draw_negative`); a noise word equal to the center is skipped.
+      Skip-gram makes one example per context position j (ascending; the
+      context word's vector is ``h``); CBOW one per position with at least one
+      context word (no noise draws otherwise).
+
+    The learning rate of a position is ``alpha + (alpha_end - alpha) * t / max(n - 1, 1)``
+    with ``t`` the token's index in ``words`` (out-of-vocabulary tokens count)
+    and ``n = len(words)``.
+    """
+    words = np.asarray(words)
+    ends = np.asarray(sentence_ends)
+    n = len(words)
+    alpha_end = alpha if alpha_end is None else alpha_end
+    r = int(rng)
+    examples: list[Example] = []
+    words_kept = 0
+    start = 0
+    for end in ends:
+        kept: list[tuple[int, int]] = []          # (word id, index in the batch)
+        for t in range(start, int(end)):
+            word = int(words[t])
+            if word < 0:
+                continue
+            if keep_prob is not None:
+                r = lcg(r)
+                if not (r & 0xFFFF) / 65536.0 < float(keep_prob[word]):
+                    continue
+            kept.append((word, t))
+        for i, (center, t) in enumerate(kept):
+            alpha_i = alpha + (alpha_end - alpha) * t / max(n - 1, 1)
+            r = lcg(r)
+            w = window - r % window
+            context = [kept[j][0] for j in range(max(i - w, 0), min(i + w, len(kept) - 1) + 1)
+                       if j != i]
+            groups = [(c,) for c in context] if sg else ([tuple(context)] if context else [])
+            for inputs in groups:
+                noise = []
+                for _ in range(negative):
+                    word, r = draw_negative(r, neg_alias)
+                    noise.append(word)
+                path = hs_terms(center, points, codes, code_lens) if hs else []
+                neg = ns_terms(center, noise) if negative else []
+                examples.append(Example(inputs, center, alpha_i, tuple(path), tuple(neg)))
+        words_kept += len(kept)
+        start = int(end)
+    return BatchPlan(examples, words_kept, r)
+
+
+def apply_example(ex: Example, syn0, syn1, syn1neg, *, cbow_mean: int,
+                  clamp: float | None = MAX_EXP) -> float:
+    """Applies one example in place (float64 arrays); returns its loss.
+
+    ``h`` is the context word's row (skip-gram, one input; pass cbow_mean=1)
+    or the sum / mean of the window (CBOW). The Huffman path's terms come first, then the true
+    word and the noise words, each through :func:`logistic_step` with the
+    same ``h`` and one shared error ``e``. Then ``e`` goes to the inputs:
+    as is (skip-gram; CBOW with cbow_mean 0 or 1) or ``e / C`` (cbow_mean 2).
+    """
+    h = cbow_hidden(syn0, ex.inputs, cbow_mean)   # one input: sum = mean = that row
+    e = np.zeros(syn0.shape[1])
+    loss = 0.0
+    for row, label in ex.hs:
+        loss += logistic_step(h, syn1, row, label, ex.alpha, e, clamp)
+    for row, label in ex.ns:
+        loss += logistic_step(h, syn1neg, row, label, ex.alpha, e, clamp)
+    scale = 1.0 / len(ex.inputs) if cbow_mean == 2 else 1.0
+    for c in ex.inputs:
+        syn0[c] += scale * e
+    return loss
+
+
+def train_batch_oracle(syn0, syn1, syn1neg, words, sentence_ends, *, sg: int, hs: int,
+                       negative: int, window: int, cbow_mean: int = 1, alpha: float = 0.025,
+                       alpha_end: float | None = None, points=None, codes=None, code_lens=None,
+                       neg_alias=None, keep_prob=None, rng: int = 1, compute_loss: bool = True,
+                       sigmoid_clamp: float | None = MAX_EXP) -> OracleResult:
+    """The float64 replay of ``_native.train_batch`` with the same arguments.
+
+    The inputs are not modified: the result holds new float64 matrices, the
+    batch's loss (0.0 unless ``compute_loss``), the counts the kernel reports
+    and the advanced random state. ``sigmoid_clamp`` is the module
+    docstring's: 6.0 evaluates the exact sigmoid at ``clip(f, -6, 6)`` like the
+    kernels' table, ``None`` the exact sigmoid everywhere.
+
+    Skip-gram is word2vec.c's: for every (context, center) pair the context
+    word's input vector is ``h`` and is updated right after its pair.
+    ``cbow_mean`` is ignored for skip-gram.
+    """
+    plan = plan_batch(words, sentence_ends, sg=sg, hs=hs, negative=negative, window=window,
+                      alpha=alpha, alpha_end=alpha_end, points=points, codes=codes,
+                      code_lens=code_lens, neg_alias=neg_alias, keep_prob=keep_prob, rng=rng)
+    syn0 = np.array(syn0, dtype=np.float64)
+    syn1 = None if syn1 is None else np.array(syn1, dtype=np.float64)
+    syn1neg = None if syn1neg is None else np.array(syn1neg, dtype=np.float64)
+    loss = 0.0
+    for ex in plan.examples:
+        loss += apply_example(ex, syn0, syn1, syn1neg, cbow_mean=1 if sg else cbow_mean,
+                              clamp=sigmoid_clamp)
+    terms = sum(len(ex.hs) + len(ex.ns) for ex in plan.examples)
+    return OracleResult(syn0, syn1, syn1neg, loss if compute_loss else 0.0, plan.words_kept,
+                        len(plan.examples), terms, plan.rng)

@@ -1,0 +1,494 @@
+"""The C kernels against the float64 oracle, on every ISA, within a derived bound.
+
+What is compared. ``_native.train_batch`` (float32, table sigmoid) and
+``oracle.train_batch_oracle`` (float64, exact sigmoid clamped at +-6 like the
+table) make the same random draws, so the random state, ``words_kept``,
+``examples`` and ``terms`` must be equal exactly, and the matrices and the
+loss must agree within the float32 error of the kernel.
+
+The tolerance is DERIVED, not tuned: :func:`float32_error_bounds` replays the
+batch's plan in float64 and carries, for every matrix row, a bound on the
+2-norm of (float32 kernel - exact float64 oracle), to first order in the unit
+roundoff u = 2^-24, from these per-operation bounds:
+
+- dot product of n floats (any summation order, with or without FMA):
+  |fl(a.b) - a.b| <= n u sum|a_i b_i| <= n u |a| |b|;
+- y += a x (axpy): per element at most two roundings, so in 2-norm
+  <= u (|a| |x| + |y_new|);
+- sigmoid table: 1024 intervals over [-6, 6], h = 12/1024, linear
+  interpolation error <= h^2/8 max|sigma''| with max|sigma''| = 1/(6 sqrt 3),
+  plus the float32 table entries (u), the float32 argument of the table
+  (3 roundings of a number <= 12 in x, times sigma' <= 1/4) and the
+  interpolation arithmetic (3u): EPS_SIGMOID ~ 2.4e-6. Outside +-6 the
+  kernel returns the end values, and so does the oracle (``sigmoid_clamp=6``),
+  so the clamp costs nothing;
+- g = alpha (L - sigma(f)): |dg| <= alpha (EPS_SIGMOID + |df| / 4) + |L - sigma| |dalpha|
+  + 3u|g| (sigma' <= 1/4); the kernel interpolates alpha between float32(alpha)
+  and float32(alpha_end) and rounds it to float32: |dalpha| <= 2u max|ends| + u|alpha|;
+- errors already in the rows propagate: |df| <= |h| |du| + |u| |dh| + |du||dh|,
+  e += g u adds |g| |du| + |dg| |u|, u += g h adds |g| |dh| + |dg| |h|;
+- CBOW's h: the sum of C rows adds u |partial sum| per addition, the mean
+  (times float32(1/C)) 2u |h|, the 1/C update (cbow_mean=2) 2u |e| / C.
+
+Every update is sequential (a row's error feeds every later term that reads
+it), so the bound grows with the number of updates a row takes part in and
+with alpha |h| |u|; that is why batches are kept small (at most 3 sentences of
+at most 8 tokens): the bound stays ~1e-6 relative, 1000x below an error of a
+single wrong term (~alpha |h|).
+
+Loss: the kernel reads log(1 + exp(z)) from a 2048-interval table over
+[-16, 16] (h = 1/64): interpolation error h^2/8 max|(log1pexp)''| = h^2/32,
+plus float32 entries (16u), argument rounding (32u, slope <= 1) and arithmetic
+(3 * 16u), and beyond +-16 exp(-16) (z or the end value is returned): EPS_LOSS
+~ 1.2e-5 per term, plus |df| of the term (the slope is <= 1). Summed over the
+terms of the batch.
+"""
+from __future__ import annotations
+
+import heapq
+import math
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stream_w2v import _native, oracle
+
+U = 2.0 ** -24
+_H_SIG = 2 * oracle.MAX_EXP / 1024
+EPS_SIGMOID = _H_SIG ** 2 / 8 / (6 * math.sqrt(3)) + 0.25 * 3 * U * 2 * oracle.MAX_EXP + 3 * U
+_H_LOSS = 32 / 2048
+EPS_LOSS = _H_LOSS ** 2 / 8 * 0.25 + 16 * U + 32 * U + 3 * 16 * U + math.exp(-16)
+
+ISAS = ["scalar", "avx2", "avx512"]
+AVAILABLE = _native.available_isas()
+ISA_PARAMS = [pytest.param(name, marks=pytest.mark.skipif(name not in AVAILABLE,
+                                                          reason=f"CPU lacks {name}"))
+              for name in ISAS]
+
+# (sg, hs, ns, cbow_mean): skip-gram ignores cbow_mean.
+MODES = [(1, hs, ns, 1) for hs, ns in [(1, 0), (0, 1), (1, 1)]] + [
+    (0, hs, ns, cm) for cm in (0, 1, 2) for hs, ns in [(1, 0), (0, 1), (1, 1)]]
+MODE_IDS = [("sg" if sg else f"cbow{cm}") + ("-hs" if hs else "") + ("-ns" if ns else "")
+            for sg, hs, ns, cm in MODES]
+
+
+@contextmanager
+def using_isa(name):
+    before = _native.get_isa()
+    _native.set_isa(name)
+    try:
+        yield
+    finally:
+        _native.set_isa(before)
+
+
+# ---------------------------------------------------------------- test data
+
+def huffman_tree(counts):
+    """word2vec.c's Huffman tree of ``counts``: (points, codes, code_lens).
+
+    Inner nodes are numbered 0..V-2 in creation order (the root is V-2); the
+    two smallest nodes are merged, the first gets branch bit 0, the second 1;
+    points[w] lists the inner nodes from the root down to w's parent.
+    """
+    V = len(counts)
+    heap = [(int(c), i) for i, c in enumerate(counts)]   # (count, node); leaves 0..V-1
+    heapq.heapify(heap)
+    parent, bit = {}, {}
+    node = V
+    while len(heap) > 1:
+        c1, a = heapq.heappop(heap)
+        c2, b = heapq.heappop(heap)
+        parent[a], bit[a] = node, 0
+        parent[b], bit[b] = node, 1
+        heapq.heappush(heap, (c1 + c2, node))
+        node += 1
+    paths = []
+    for w in range(V):
+        pts, cds, n = [], [], w
+        while n in parent:
+            cds.append(bit[n])
+            n = parent[n]
+            pts.append(n - V)
+        paths.append((pts[::-1], cds[::-1]))
+    width = max([len(p) for p, _ in paths] + [1])
+    points = np.zeros((V, width), np.int32)
+    codes = np.zeros((V, width), np.uint8)
+    code_lens = np.zeros(V, np.int32)
+    for w, (p, c) in enumerate(paths):
+        points[w, :len(p)], codes[w, :len(c)], code_lens[w] = p, c, len(p)
+    return points, codes, code_lens
+
+
+def test_huffman_tree_is_a_prefix_code():
+    counts = [5, 1, 1, 2, 9, 3]
+    points, codes, lens = huffman_tree(counts)
+    words = ["".join(map(str, codes[w, :lens[w]])) for w in range(len(counts))]
+    assert all(not b.startswith(a) for a in words for b in words if a != b)
+    assert all(points[w, 0] == len(counts) - 2 for w in range(len(counts)))   # root first
+    assert lens[4] <= lens[1]                                                # frequent = short
+
+
+@st.composite
+def batch_cases(draw, sg, hs, ns, cbow_mean):
+    """A random model + batch for one mode: kwargs for train_batch, and float32 matrices."""
+    V = draw(st.integers(1, 50))
+    counts = np.array(draw(st.lists(st.integers(1, 1000), min_size=V, max_size=V)))
+    dim = draw(st.sampled_from([1, 7, 100, 301]) | st.integers(1, 40))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rs = np.random.default_rng(seed)
+    # Entries uniform in [-c/sqrt(dim), c/sqrt(dim)]: |u.h| <= c0 c1. Large c drive
+    # |f| beyond 6 (the clamp), zero output rows are word2vec.c's initialisation.
+    c0 = draw(st.floats(0.0, 2.0) | st.just(0.5) | st.floats(2.0, 6.0))
+    c1 = draw(st.just(0.0) | st.floats(0.0, 2.0) | st.floats(2.0, 6.0))
+
+    def init(rows, c):
+        return (rs.uniform(-1, 1, (rows, dim)) * (c / math.sqrt(dim))).astype(np.float32)
+
+    kw = dict(sg=sg, hs=hs, cbow_mean=cbow_mean, window=draw(st.integers(1, 6)),
+              negative=draw(st.integers(1, 6)) if ns else 0,
+              alpha=draw(st.floats(1e-4, 0.1)),
+              alpha_end=draw(st.none() | st.floats(0.0, 0.1)),
+              rng=draw(st.integers(0, 2**64 - 1)))
+    syn1 = syn1neg = None
+    if hs:
+        # The tree may cover only the first words (promoted after its last rebuild).
+        n_coded = draw(st.just(V) | st.integers(1, V))
+        kw["points"], kw["codes"], kw["code_lens"] = huffman_tree(counts[:n_coded])
+        syn1 = init(max(n_coded - 1, 0) + draw(st.integers(0, 2)), c1)
+    if ns:
+        n_noise = draw(st.just(V) | st.integers(1, V))
+        kw["neg_alias"] = _native.build_alias(counts[:n_noise] ** 0.75)
+        syn1neg = init(V, c1)
+    if draw(st.booleans()):
+        kw["keep_prob"] = np.array(draw(st.lists(st.floats(0.0, 1.0, width=32),
+                                                 min_size=V, max_size=V)), dtype=np.float32)
+    sentences = draw(st.lists(st.lists(st.integers(-1, V - 1), max_size=8), min_size=1, max_size=3))
+    words = np.array([t for s in sentences for t in s], dtype=np.int32)
+    ends = np.cumsum([len(s) for s in sentences]).astype(np.int64)
+    return (init(V, c0), syn1, syn1neg), words, ends, kw
+
+
+def run_kernel(mats, words, ends, kw):
+    """The kernel on float32 copies of ``mats``: (new matrices, BatchResult)."""
+    mats = tuple(None if m is None else m.copy() for m in mats)
+    res = _native.train_batch(*mats, words, ends, **kw)
+    return mats, res
+
+
+# ---------------------------------------------------------------- the derived tolerance
+
+def _norm(v):
+    return math.sqrt(float(v @ v))
+
+
+def float32_error_bounds(mats, words, ends, kw):
+    """Per-row bounds on |float32 kernel - float64 oracle| (2-norm), and on the loss.
+
+    Replays the oracle's plan in float64 alongside first-order error bounds
+    (module docstring). Returns ([bound per row of syn0, syn1, syn1neg],
+    loss bound, [float64 matrices of the replay]).
+    """
+    plan_kw = {k: v for k, v in kw.items() if k != "cbow_mean"}
+    plan = oracle.plan_batch(words, ends, **plan_kw)
+    cbow_mean = 1 if kw["sg"] else kw["cbow_mean"]
+    val = [None if m is None else m.astype(np.float64) for m in mats]
+    err = [None if m is None else np.zeros(len(m)) for m in mats]
+    loss_err = 0.0
+    dim = mats[0].shape[1]
+    # The kernel interpolates alpha between float32(alpha) and float32(alpha_end)
+    # (u of the larger end) and rounds the result to float32 (u |alpha_i|).
+    alpha_max = max(abs(kw["alpha"]), abs(kw.get("alpha_end") or 0.0))
+    for ex in plan.examples:
+        # h and its error.
+        C = len(ex.inputs)
+        h = val[0][ex.inputs[0]].copy()
+        dh = err[0][ex.inputs[0]]
+        for c in ex.inputs[1:]:
+            h += val[0][c]
+            dh += err[0][c] + U * _norm(h)
+        if cbow_mean and C > 1:
+            h /= C
+            dh = dh / C + 2 * U * _norm(h)
+        nh = _norm(h)
+        alpha = ex.alpha
+        dalpha = U * abs(alpha) + 2 * U * alpha_max
+        e = np.zeros(dim)
+        de = 0.0
+        for m, (row, label) in [(1, t) for t in ex.hs] + [(2, t) for t in ex.ns]:
+            u = val[m][row]
+            du = err[m][row]
+            nu = _norm(u)
+            f = float(u @ h)
+            df = nh * du + nu * dh + du * dh + dim * U * nu * nh
+            s = oracle.sigmoid(f, oracle.MAX_EXP)
+            g = alpha * (label - s)
+            dg = abs(alpha) * (EPS_SIGMOID + 0.25 * df) + abs(label - s) * dalpha + 3 * U * abs(g)
+            e += g * u
+            de += abs(g) * du + dg * nu + U * (abs(g) * nu + _norm(e))
+            val[m][row] = u + g * h
+            err[m][row] = du + abs(g) * dh + dg * nh + U * (abs(g) * nh + _norm(val[m][row]))
+            loss_err += EPS_LOSS + df
+        scale = 1.0 / C if cbow_mean == 2 else 1.0
+        for c in ex.inputs:
+            val[0][c] += scale * e
+            err[0][c] += scale * de + U * (2 * scale * _norm(e) + _norm(val[0][c]))
+    return err, loss_err, val
+
+
+def assert_within_bounds(got, want, bounds, what):
+    """Row-wise 2-norm of got - want within the derived bound (1% slack for O(u^2) terms)."""
+    for name, g, w, b in zip(("syn0", "syn1", "syn1neg"), got, want, bounds):
+        if g is None:
+            continue
+        diff = np.sqrt(((g.astype(np.float64) - w) ** 2).sum(axis=1))
+        bad = diff > b * 1.01 + 1e-30
+        assert not bad.any(), (
+            f"{what}: {name} rows {np.flatnonzero(bad)[:5]} differ by {diff[bad][:5]} "
+            f"> derived bound {b[bad][:5]}")
+
+
+# ---------------------------------------------------------------- kernel vs oracle
+
+@pytest.mark.parametrize("isa", ISA_PARAMS)
+@pytest.mark.parametrize("mode", MODES, ids=MODE_IDS)
+@given(data=st.data())
+def test_kernel_matches_oracle(isa, mode, data):
+    mats, words, ends, kw = data.draw(batch_cases(*mode))
+    with using_isa(isa):
+        got, res = run_kernel(mats, words, ends, kw)
+    want = oracle.train_batch_oracle(*mats, words, ends, **kw)
+
+    assert res.rng == want.rng
+    assert (res.words_kept, res.examples, res.terms) == (want.words_kept, want.examples, want.terms)
+
+    bounds, loss_bound, replay = float32_error_bounds(mats, words, ends, kw)
+    for r, w in zip(replay, (want.syn0, want.syn1, want.syn1neg)):   # same trajectory
+        if r is not None:
+            np.testing.assert_allclose(r, w, rtol=1e-12, atol=1e-14)
+    assert_within_bounds(got, (want.syn0, want.syn1, want.syn1neg), bounds, isa)
+    assert abs(res.loss - want.loss) <= loss_bound * 1.01 + 1e-12
+
+
+@pytest.mark.parametrize("mode", MODES, ids=MODE_IDS)
+@settings(max_examples=10)
+@given(data=st.data())
+def test_same_rng_same_bytes(mode, data):
+    """Deterministic: the same inputs and random state give the same bytes, on every ISA."""
+    mats, words, ends, kw = data.draw(batch_cases(*mode))
+    for isa in AVAILABLE:
+        with using_isa(isa):
+            first, r1 = run_kernel(mats, words, ends, kw)
+            second, r2 = run_kernel(mats, words, ends, kw)
+        assert r1 == r2
+        for a, b in zip(first, second):
+            assert (a is None and b is None) or a.tobytes() == b.tobytes()
+
+
+@pytest.mark.skipif(len(AVAILABLE) < 2, reason="CPU has only the scalar kernels")
+@pytest.mark.parametrize("mode", MODES, ids=MODE_IDS)
+@settings(max_examples=10)
+@given(data=st.data())
+def test_isas_agree(mode, data):
+    """Every SIMD kernel agrees with the scalar twin: both are within the bound of the oracle."""
+    mats, words, ends, kw = data.draw(batch_cases(*mode))
+    bounds, loss_bound, _ = float32_error_bounds(mats, words, ends, kw)
+    with using_isa("scalar"):
+        ref, rref = run_kernel(mats, words, ends, kw)
+    for isa in AVAILABLE[1:]:
+        with using_isa(isa):
+            got, res = run_kernel(mats, words, ends, kw)
+        assert (res.rng, res.words_kept, res.examples, res.terms) == \
+            (rref.rng, rref.words_kept, rref.examples, rref.terms)
+        ref64 = [None if m is None else m.astype(np.float64) for m in ref]
+        assert_within_bounds(got, ref64, [None if b is None else 2 * b for b in bounds],
+                             f"{isa} vs scalar")
+        assert abs(res.loss - rref.loss) <= 2 * loss_bound * 1.01 + 1e-12
+
+
+def test_bound_is_tight_enough_to_see_one_wrong_term():
+    """A sanity check of the derived tolerance: one noise word's update is ~100x the bound."""
+    rs = np.random.default_rng(0)
+    V, dim = 10, 50
+    mats = ((rs.uniform(-0.1, 0.1, (V, dim))).astype(np.float32), None,
+            (rs.uniform(-0.1, 0.1, (V, dim))).astype(np.float32))
+    kw = dict(sg=1, hs=0, negative=5, window=3, cbow_mean=1, alpha=0.025, rng=3,
+              neg_alias=_native.build_alias(np.arange(1, V + 1) ** 0.75))
+    words, ends = np.arange(V, dtype=np.int32), np.array([V])
+    bounds, _, _ = float32_error_bounds(mats, words, ends, kw)
+    want = oracle.train_batch_oracle(*mats, words, ends, **kw)
+    one_term = 0.025 * 0.5 * np.sqrt((mats[0].astype(np.float64) ** 2).sum(axis=1)).min()
+    assert bounds[0].max() < one_term / 100
+    assert bounds[2].max() < one_term / 100
+    assert np.abs(want.syn0 - mats[0]).max() > 0          # the batch did train
+
+
+# ---------------------------------------------------------------- tables and primitives
+
+def test_sigmoid_table_accuracy():
+    """|table sigmoid - exact sigmoid at clip(x, -6, 6)| <= EPS_SIGMOID, and the bound is not loose."""
+    xs = np.concatenate([np.linspace(-9, 9, 20001), [-6, 6, -6.0000005, 6.0000005, 0, 1e30, -1e30]])
+    xs = xs.astype(np.float32)
+    errs = [abs(_native.sigmoid(x) - oracle.sigmoid(float(x), oracle.MAX_EXP)) for x in xs]
+    assert max(errs) <= EPS_SIGMOID
+    assert max(errs) > EPS_SIGMOID / 4
+    assert _native.sigmoid(float("nan")) == pytest.approx(oracle.sigmoid(-6.0), abs=EPS_SIGMOID)
+
+
+def test_log1pexp_table_accuracy():
+    zs = np.concatenate([np.linspace(-20, 20, 40001), [-16, 16, 0, 60, -60]]).astype(np.float32)
+    errs = [abs(_native.log1pexp(z) - oracle.log1pexp(float(z))) for z in zs]
+    assert max(errs) <= EPS_LOSS
+    assert max(errs) > EPS_LOSS / 4
+
+
+_VEC = st.integers(0, 300).flatmap(lambda n: st.tuples(
+    *[st.lists(st.floats(-1e3, 1e3, width=32), min_size=n, max_size=n)] * 2))
+
+
+TINY = 2.0 ** -149   # subnormal spacing: the absolute error of a rounding that underflows
+
+
+@pytest.mark.parametrize("isa", ISA_PARAMS)
+@given(_VEC, st.floats(-10, 10, width=32))
+def test_dot_and_axpy_match_numpy(isa, vecs, a):
+    x = np.array(vecs[0], dtype=np.float32)
+    y = np.array(vecs[1], dtype=np.float32)
+    n = len(x)
+    exact = float(np.dot(x.astype(np.float64), y.astype(np.float64)))
+    abs_sum = float(np.abs(x.astype(np.float64) * y).sum())
+    with using_isa(isa):
+        got = _native.dot(x, y)
+        assert abs(got - exact) <= n * U / (1 - n * U) * abs_sum + n * TINY
+        out = y.copy()
+        _native.axpy(float(a), x, out)
+    exact_axpy = y.astype(np.float64) + float(a) * x.astype(np.float64)
+    tol = U * (np.abs(float(a) * x.astype(np.float64)) + np.abs(exact_axpy)) + 2 * TINY
+    assert np.all(np.abs(out - exact_axpy) <= tol)
+
+
+@given(st.lists(st.floats(0.0, 1e6), min_size=1, max_size=200).filter(lambda w: sum(w) > 0))
+def test_alias_table_holds_the_distribution(weights):
+    """Each word's mass in the table (its own slot's prob + the rest of slots aliased to it)
+    equals weight / total, up to float32 probabilities and float64 rebalancing."""
+    w = np.array(weights)
+    table = _native.build_alias(w)
+    n = len(w)
+    assert np.all((table["alias"] >= 0) & (table["alias"] < n))
+    prob = table["prob"].astype(np.float64)
+    mass = prob.copy()
+    np.add.at(mass, table["alias"], 1.0 - prob)
+    aliased = np.bincount(table["alias"], minlength=n)
+    tol = (aliased + 1) * (U + n * 2.0**-50)
+    np.testing.assert_array_less(np.abs(mass - w / w.sum() * n), tol + 1e-300)
+
+
+# ---------------------------------------------------------------- input checks
+
+def _small():
+    V, dim = 4, 3
+    points, codes, lens = huffman_tree([4, 3, 2, 1])
+    return dict(syn0=np.zeros((V, dim), np.float32), syn1=np.zeros((V - 1, dim), np.float32),
+                syn1neg=np.zeros((V, dim), np.float32), words=np.array([0, 1, 2, 3], np.int32),
+                sentence_ends=np.array([4]), points=points, codes=codes, code_lens=lens,
+                neg_alias=_native.build_alias([1.0, 1.0, 1.0, 1.0]),
+                sg=1, hs=1, negative=2, window=2)
+
+
+def _call(**changes):
+    args = {**_small(), **changes}
+    mats = [args.pop(k) for k in ("syn0", "syn1", "syn1neg", "words", "sentence_ends")]
+    return _native.train_batch(*mats, **args)
+
+
+def test_valid_small_call_trains():
+    res = _call()
+    assert res.words_kept == 4 and res.terms > 0
+
+
+@pytest.mark.parametrize("name", ["syn0", "syn1", "syn1neg"])
+def test_float64_matrix_is_a_type_error(name):
+    with pytest.raises(TypeError, match=name):
+        _call(**{name: _small()[name].astype(np.float64)})
+
+
+@pytest.mark.parametrize("name", ["syn0", "syn1", "syn1neg"])
+def test_non_contiguous_matrix_is_a_value_error(name):
+    m = np.zeros((_small()[name].shape[0], 6), np.float32)[:, ::2]
+    with pytest.raises(ValueError, match=f"{name}.*contiguous"):
+        _call(**{name: m})
+
+
+def test_keep_prob_checked():
+    with pytest.raises(TypeError, match="keep_prob"):
+        _call(keep_prob=np.ones(4))
+    with pytest.raises(ValueError, match="keep_prob"):
+        _call(keep_prob=np.ones(3, np.float32))
+
+
+@pytest.mark.parametrize("words", [[0, 1, 4], [0, -2], [7]])
+def test_out_of_range_word_is_a_value_error(words):
+    w = np.array(words, np.int32)
+    with pytest.raises(ValueError, match="words"):
+        _call(words=w, sentence_ends=[len(w)])
+    with pytest.raises(ValueError, match="words"):      # any integer dtype goes through a check
+        _call(words=w.astype(np.int64), sentence_ends=[len(w)])
+
+
+def test_out_of_range_points_is_a_value_error():
+    points = _small()["points"].copy()
+    points[0, 0] = 3                               # syn1 has 3 rows: 0..2
+    with pytest.raises(ValueError, match="points"):
+        _call(points=points)
+    points[0, 0] = -1
+    with pytest.raises(ValueError, match="points"):
+        _call(points=points)
+
+
+def test_bad_codes_and_code_lens_are_value_errors():
+    codes = _small()["codes"].copy()
+    codes[0, 0] = 2
+    with pytest.raises(ValueError, match="codes"):
+        _call(codes=codes)
+    lens = _small()["code_lens"].copy()
+    lens[0] = _small()["points"].shape[1] + 1
+    with pytest.raises(ValueError, match="code_lens"):
+        _call(code_lens=lens)
+
+
+def test_out_of_range_noise_word_is_a_value_error():
+    table = _small()["neg_alias"].copy()
+    table["alias"][1] = 4                          # the vocabulary has 4 words
+    with pytest.raises(ValueError, match="neg_alias"):
+        _call(neg_alias=table)
+    table["alias"][1] = -1
+    with pytest.raises(ValueError, match="neg_alias"):
+        _call(neg_alias=table)
+    with pytest.raises(TypeError, match="neg_alias"):
+        _call(neg_alias=np.zeros(4, np.int32))
+
+
+@pytest.mark.parametrize("ends", [[3, 2, 4], [2, 3], [5], [4, -1]])
+def test_bad_sentence_ends_are_value_errors(ends):
+    with pytest.raises(ValueError, match="sentence_ends"):
+        _call(sentence_ends=np.array(ends))
+
+
+def test_bad_flags_are_value_errors():
+    for bad in (dict(window=0), dict(negative=-1), dict(cbow_mean=3), dict(sg=2),
+                dict(alpha=float("nan")), dict(rng=-1), dict(rng=2**64)):
+        with pytest.raises(ValueError):
+            _call(**bad)
+
+
+def test_set_isa_checks_the_cpu():
+    with pytest.raises(ValueError):
+        _native.set_isa("neon")
+    for name in ISAS:
+        if name not in AVAILABLE:
+            with pytest.raises(ValueError, match=name):
+                _native.set_isa(name)
+    assert _native.kernel_info()["available"] == AVAILABLE

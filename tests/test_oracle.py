@@ -1,0 +1,255 @@
+"""The oracle's updates are gradient descent on the seed's losses.
+
+Every update of stream_w2v/oracle.py is compared, in float64, with
+``-alpha *`` the gradient of the seed's loss computed by central finite
+differences (error O(eps^2) ~ 1e-10 with eps = 1e-5, far below the 1e-7
+tolerance, and far above float64 rounding of the loss / eps ~ 1e-11):
+
+- full softmax for a tiny vocabulary: CBOW (eqs. 33-36) and the seed's
+  skip-gram (eqs. 37-43);
+- hierarchical softmax (eqs. 62-65, 69-70) and negative sampling (eqs. 75-80),
+  through the same ``apply_example`` the batch replay uses, for skip-gram
+  (h = one context row) and CBOW (h = sum or mean of the window).
+
+For CBOW with the mean (``cbow_mean=1``, word2vec.c's and gensim's default),
+``h = (1/C) sum_c v_c``, so ``dE/dv_c = (1/C) dE/dh`` per occurrence, but
+word2vec.c adds the whole ``-alpha dE/dh`` to every context word: its input
+update is ``C`` times the gradient step. ``cbow_mean=2`` is the seed's eq. 36
+(the exact gradient step); ``cbow_mean=0`` (sum) is exact too.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from stream_w2v import oracle
+
+EPS = 1e-5
+ATOL = 1e-7
+
+
+def numgrad(loss, arrays):
+    """Central differences of ``loss()`` w.r.t. every entry of every array (in place, restored)."""
+    grads = []
+    for a in arrays:
+        g = np.zeros_like(a)
+        for idx in np.ndindex(a.shape):
+            old = a[idx]
+            a[idx] = old + EPS
+            up = loss()
+            a[idx] = old - EPS
+            down = loss()
+            a[idx] = old
+            g[idx] = (up - down) / (2 * EPS)
+        grads.append(g)
+    return grads
+
+
+def assert_step_is_gradient(delta, grad, alpha, factor=1.0):
+    np.testing.assert_allclose(delta, -alpha * factor * grad, rtol=1e-6, atol=ATOL)
+
+
+@st.composite
+def small_problem(draw):
+    """A tiny model: V words, dim, float64 matrices with entries in [-1, 1]."""
+    V = draw(st.integers(2, 6))
+    dim = draw(st.integers(1, 4))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rs = np.random.default_rng(seed)
+    syn0 = rs.uniform(-1, 1, (V, dim))
+    out = rs.uniform(-1, 1, (V, dim))
+    alpha = draw(st.floats(0.001, 0.5))
+    return V, dim, syn0, out, alpha, rs
+
+
+# ---------------------------------------------------------------- scalar functions
+
+def test_lcg_is_word2vec_c():
+    assert oracle.lcg(1) == 25214903917 + 11
+    assert oracle.lcg(2**64 - 1) == (-25214903917 + 11) % 2**64
+
+
+def test_sigmoid_exact_and_clamped():
+    for x in (-40.0, -6.5, -6.0, -1.0, 0.0, 0.3, 6.0, 7.0, 800.0):
+        assert oracle.sigmoid(x) == pytest.approx(1 / (1 + math.exp(-x)) if x > -700 else 0.0,
+                                                  rel=1e-15, abs=1e-300)
+        assert oracle.sigmoid(x, clamp=6.0) == oracle.sigmoid(min(max(x, -6.0), 6.0))
+    assert oracle.sigmoid(-800.0) == 0.0 and oracle.sigmoid(800.0) == 1.0
+
+
+def test_log1pexp_is_stable():
+    assert oracle.log1pexp(0.0) == pytest.approx(math.log(2.0), rel=1e-15)
+    assert oracle.log1pexp(1000.0) == 1000.0
+    assert oracle.log1pexp(-1000.0) == 0.0
+    assert oracle.log1pexp(-30.0) == pytest.approx(math.exp(-30.0), rel=1e-12)
+
+
+# ---------------------------------------------------------------- full softmax
+
+@given(small_problem(), st.data())
+def test_softmax_step_is_gradient(problem, data):
+    """One-word context (eqs. 13-32): U moves by -alpha (y - t) h^T, the input by -alpha dE/dh."""
+    V, dim, syn0, U, alpha, _ = problem
+    target = data.draw(st.integers(0, V - 1))
+    h = syn0[0].copy()
+    U_new, e = oracle.softmax_step(U, h, target, alpha)
+    gU, gh = numgrad(lambda: oracle.softmax_loss(U, h, target), [U, h])
+    assert_step_is_gradient(U_new - U, gU, alpha)
+    assert_step_is_gradient(e, gh, alpha)
+
+
+@pytest.mark.parametrize("cbow_mean", [0, 1, 2])
+@given(small_problem(), st.data())
+def test_cbow_softmax_step_is_gradient(cbow_mean, problem, data):
+    V, dim, syn0, U, alpha, _ = problem
+    contexts = data.draw(st.lists(st.integers(0, V - 1), min_size=1, max_size=5))  # repeats allowed
+    target = data.draw(st.integers(0, V - 1))
+    syn0_new, U_new = oracle.cbow_softmax_step(syn0, U, contexts, target, alpha, cbow_mean)
+    g0, gU = numgrad(lambda: oracle.cbow_softmax_loss(syn0, U, contexts, target, cbow_mean), [syn0, U])
+    assert_step_is_gradient(U_new - U, gU, alpha)
+    # word2vec.c's mean (cbow_mean=1) steps C times the gradient of the inputs.
+    factor = len(contexts) if cbow_mean == 1 else 1.0
+    assert_step_is_gradient(syn0_new - syn0, g0, alpha, factor)
+
+
+@given(small_problem(), st.data())
+def test_sg_softmax_step_is_gradient(problem, data):
+    """The seed's skip-gram (eqs. 37-43): one update from the summed errors EI of all contexts."""
+    V, dim, syn0, U, alpha, _ = problem
+    center = data.draw(st.integers(0, V - 1))
+    contexts = data.draw(st.lists(st.integers(0, V - 1), min_size=1, max_size=6))
+    syn0_new, U_new = oracle.sg_softmax_step(syn0, U, center, contexts, alpha)
+    g0, gU = numgrad(lambda: oracle.sg_softmax_loss(syn0, U, center, contexts), [syn0, U])
+    assert_step_is_gradient(U_new - U, gU, alpha)
+    assert_step_is_gradient(syn0_new - syn0, g0, alpha)
+
+
+def test_softmax_step_lowers_the_loss():
+    rs = np.random.default_rng(3)
+    syn0, U = rs.normal(size=(4, 3)), rs.normal(size=(4, 3))
+    before = oracle.cbow_softmax_loss(syn0, U, [0, 2], 1, 2)
+    syn0, U = oracle.cbow_softmax_step(syn0, U, [0, 2], 1, 0.01, 2)
+    assert oracle.cbow_softmax_loss(syn0, U, [0, 2], 1, 2) < before
+
+
+# ---------------------------------------------------------------- HS and NS
+
+def _hs_path(rs, n_inner, length):
+    """A root-to-leaf path: distinct inner nodes and random branch bits, as (row, label)."""
+    rows = rs.choice(n_inner, size=length, replace=False)
+    return tuple((int(r), 1 - int(rs.integers(0, 2))) for r in rows)
+
+
+def _ns_terms(rs, V, target, k):
+    """The true word and k distinct noise words (distinct rows: see oracle.ns_step)."""
+    noise = rs.choice([w for w in range(V) if w != target], size=min(k, V - 1), replace=False)
+    return tuple(oracle.ns_terms(target, [int(w) for w in noise]))
+
+
+def _loss_of(ex, syn0, syn1, syn1neg, cbow_mean):
+    h = oracle.cbow_hidden(syn0, ex.inputs, cbow_mean)
+    loss = 0.0
+    if ex.hs:
+        loss += oracle.hs_loss(syn1, h, ex.hs)
+    if ex.ns:
+        loss += oracle.ns_loss(syn1neg, h, ex.ns)
+    return loss
+
+
+@pytest.mark.parametrize("sg,cbow_mean", [(1, 1), (0, 0), (0, 1), (0, 2)])
+@pytest.mark.parametrize("hs,ns", [(1, 0), (0, 1), (1, 1)])
+@given(small_problem(), st.data())
+def test_hs_ns_example_is_gradient(sg, cbow_mean, hs, ns, problem, data):
+    """apply_example (the batch replay's step) = -alpha * grad of the HS and/or NS loss.
+
+    Exact sigmoid (clamp=None): the kernels' clamp at +-6 makes the step the
+    gradient of a loss that is linear beyond +-6, which finite differences
+    at a point with |f| > 6 would not see.
+    """
+    V, dim, syn0, syn1neg, alpha, rs = problem
+    syn1 = rs.uniform(-1, 1, (V - 1, dim))
+    center = data.draw(st.integers(0, V - 1))
+    if sg:
+        inputs = (data.draw(st.integers(0, V - 1)),)
+    else:
+        inputs = tuple(data.draw(st.lists(st.integers(0, V - 1), min_size=1, max_size=5)))
+    path = _hs_path(rs, V - 1, data.draw(st.integers(1, V - 1))) if hs else ()
+    terms = _ns_terms(rs, V, center, data.draw(st.integers(0, 4))) if ns else ()
+    ex = oracle.Example(inputs, center, alpha, path, terms)
+
+    new0, new1, newn = syn0.copy(), syn1.copy(), syn1neg.copy()
+    loss = oracle.apply_example(ex, new0, new1, newn, cbow_mean=cbow_mean, clamp=None)
+    assert loss == pytest.approx(_loss_of(ex, syn0, syn1, syn1neg, cbow_mean), rel=1e-12)
+
+    g0, g1, gn = numgrad(lambda: _loss_of(ex, syn0, syn1, syn1neg, cbow_mean), [syn0, syn1, syn1neg])
+    assert_step_is_gradient(new1 - syn1, g1, alpha)
+    assert_step_is_gradient(newn - syn1neg, gn, alpha)
+    factor = len(inputs) if (not sg and cbow_mean == 1) else 1.0
+    assert_step_is_gradient(new0 - syn0, g0, alpha, factor)
+
+
+def test_hs_labels_follow_word2vec_c():
+    """Branch bit 0 is the positive class (eq. 61): a path of code 0 wants sigma(f) -> 1."""
+    points = np.array([[0, 1]], dtype=np.int32)
+    codes = np.array([[0, 1]], dtype=np.uint8)
+    assert oracle.hs_terms(0, points, codes, np.array([2])) == [(0, 1), (1, 0)]
+    assert oracle.hs_terms(1, points, codes, np.array([2])) == []    # no code yet: no path
+
+
+def test_ns_step_signs():
+    """Errata of eqs. 78/86: the true word's row moves towards h, a noise word's away."""
+    h = np.array([1.0, 0.0])
+    out = np.zeros((3, 2))
+    new, e, _ = oracle.ns_step(out, h, oracle.ns_terms(0, [1, 0, 2]), alpha=0.1)
+    assert new[0, 0] > 0 and new[1, 0] < 0 and new[2, 0] < 0
+    assert oracle.ns_terms(0, [1, 0, 2]) == [(0, 1), (1, 0), (2, 0)]  # the center drawn as noise is skipped
+    np.testing.assert_array_equal(e, 0.0)  # rows were zero when e read them
+
+
+# ---------------------------------------------------------------- the batch plan
+
+def test_plan_counts_and_draws():
+    words = np.array([0, -1, 1, 2, 1, 0], dtype=np.int32)
+    common = dict(sg=1, hs=0, negative=0, window=1, rng=7)
+    plan = oracle.plan_batch(words, [2, 6], **common)
+    # Sentences [0] and [1, 2, 1, 0]; window 1 pairs neighbours only.
+    assert plan.words_kept == 5
+    assert [(ex.inputs, ex.center) for ex in plan.examples] == [
+        ((2,), 1), ((1,), 2), ((1,), 2), ((2,), 1), ((0,), 1), ((1,), 0)]
+    # One window draw per kept word.
+    r = 7
+    for _ in range(5):
+        r = oracle.lcg(r)
+    assert plan.rng == r
+    # keep_prob = 1 keeps everything but draws once per in-vocabulary token first.
+    kept_all = oracle.plan_batch(words, [2, 6], keep_prob=np.ones(3, np.float32), **common)
+    assert kept_all.examples == plan.examples         # window 1: the shrink draw is always 0
+    for _ in range(5):
+        r = oracle.lcg(r)
+    assert kept_all.words_kept == 5 and kept_all.rng == r
+    assert oracle.plan_batch(words, [2, 6], keep_prob=np.zeros(3, np.float32), **common).words_kept == 0
+
+
+def test_plan_learning_rate_is_linear_in_the_token_index():
+    words = np.array([0, 1, -1, 2, 0], dtype=np.int32)
+    plan = oracle.plan_batch(words, [5], sg=0, hs=0, negative=0, window=4,
+                             alpha=0.1, alpha_end=0.02, rng=1)
+    alphas = [ex.alpha for ex in plan.examples]
+    assert alphas == pytest.approx([0.1, 0.08, 0.04, 0.02])
+
+
+def test_plan_cbow_without_context_draws_only_the_window():
+    plan = oracle.plan_batch(np.array([3], np.int32), [1], sg=0, hs=0, negative=5, window=3,
+                             neg_alias=(np.ones(4), np.arange(4)), rng=5)
+    assert plan.examples == [] and plan.rng == oracle.lcg(5)
+
+
+def test_draw_negative_uses_the_alias_table():
+    prob, alias = np.array([0.0, 1.0]), np.array([1, 1])
+    for r in range(50):
+        word, r2 = oracle.draw_negative(r, (prob, alias))
+        assert word == 1 and r2 == oracle.lcg(oracle.lcg(r))
