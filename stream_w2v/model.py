@@ -1,0 +1,320 @@
+"""StreamingWord2Vec: word2vec that trains forever on a stream.
+
+Data flows one way: documents -> tokens (tokenize) -> counts and ids (vocab)
+-> rows and tables (this module) -> one C call per batch (_native). Queries
+read ``wv`` only.
+
+What happens per batch, in the calling thread:
+1. tokens are counted; words reaching ``min_count`` get rows (ids never change);
+2. the matrices grow (inside their capacity: no copy; beyond it: workers are
+   drained and the capacity doubles);
+3. the noise table, the subsampling probabilities and the Huffman tree are
+   rebuilt when the counts have drifted enough (amortized, never per word);
+4. the batch goes to a worker thread (or runs inline with ``workers=1``, which
+   makes training deterministic for a given ``seed``).
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+from stream_w2v import _native
+from stream_w2v.huffman import build_huffman, carry_over
+from stream_w2v.keyedvectors import KeyedVectors
+from stream_w2v.matrices import GrowableRows
+from stream_w2v.sampling import keep_probabilities, noise_weights
+from stream_w2v.schedule import Schedule
+from stream_w2v.tokenize import batches
+from stream_w2v.vocab import Vocabulary
+from stream_w2v.workers import WorkerPool
+
+# Rebuild the noise table / subsampling when the vocabulary or the word total
+# grew by this factor since the last build, and the Huffman tree when the
+# vocabulary did: new words wait at most this long to become targets.
+TABLE_GROWTH = 1.05
+TREE_GROWTH = 1.10
+_MASK64 = (1 << 64) - 1
+
+
+def _splitmix64(x: int) -> int:
+    """A well-mixed 64-bit value from a counter: each batch's random state."""
+    x = (x + 0x9E3779B97F4A7C15) & _MASK64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return x ^ (x >> 31)
+
+
+class StreamingWord2Vec:
+    """word2vec (CBOW / skip-gram, HS / NS) trained incrementally on a stream.
+
+    Parameters follow gensim's ``Word2Vec``. Differences: no vocabulary pass
+    (words are discovered as they stream), ``max_vocab_size`` bounds the
+    candidate words being counted, and the learning rate follows
+    ``lr_schedule`` ("inverse" by default: alpha / (1 + t / lr_horizon),
+    floored at min_alpha; see :mod:`stream_w2v.schedule`).
+    """
+
+    def __init__(self, vector_size=100, window=5, min_count=5, sg=0, hs=0, negative=5,
+                 sample=1e-3, alpha=0.025, min_alpha=0.0001, workers=3, seed=1,
+                 max_vocab_size=None, cbow_mean=1, ns_exponent=0.75, batch_words=10000,
+                 compute_loss=True, lr_schedule="inverse", lr_horizon=5_000_000,
+                 max_token_length=100, lowercase=False):
+        self.vector_size, self.window, self.min_count = vector_size, window, min_count
+        self.sg, self.hs, self.negative, self.sample = sg, hs, negative, sample
+        self.alpha, self.min_alpha, self.workers, self.seed = alpha, min_alpha, workers, seed
+        self.max_vocab_size, self.cbow_mean, self.ns_exponent = max_vocab_size, cbow_mean, ns_exponent
+        self.batch_words, self.compute_loss = batch_words, compute_loss
+        self.lr_schedule, self.lr_horizon = lr_schedule, lr_horizon
+        self.max_token_length, self.lowercase = max_token_length, lowercase
+        self._check_params()
+        self._state_ready = False
+        self._lock = threading.Lock()
+        self.extra, self.checkpoint_time = {}, None
+
+    # ------------------------------------------------------------ settings
+
+    def save(self, directory: str, extra: dict | None = None) -> str:
+        """Checkpoint into ``directory`` atomically (see :mod:`stream_w2v.checkpoint`)."""
+        from stream_w2v.state import save_model
+        return save_model(self, directory, extra)
+
+    @classmethod
+    def load(cls, directory: str) -> "StreamingWord2Vec":
+        """Load the current checkpoint of ``directory``; a damaged one raises CheckpointError."""
+        from stream_w2v.state import load_model
+        return load_model(cls, directory)
+
+    def get_params(self) -> dict:
+        return {name: getattr(self, name) for name in PARAMS}
+
+    def _check_params(self):
+        def need(ok, message):
+            if not ok:
+                raise ValueError(message)
+        need(isinstance(self.vector_size, int) and 1 <= self.vector_size <= 10_000, f"vector_size must be in [1, 10000], not {self.vector_size!r}")
+        need(isinstance(self.window, int) and 1 <= self.window <= 1000, f"window must be in [1, 1000], not {self.window!r}")
+        need(isinstance(self.min_count, int) and self.min_count >= 1, f"min_count must be an integer >= 1, not {self.min_count!r}")
+        need(self.sg in (0, 1) and self.hs in (0, 1), "sg and hs must be 0 or 1")
+        need(isinstance(self.negative, int) and 0 <= self.negative <= 1000, f"negative must be in [0, 1000], not {self.negative!r}")
+        need(self.hs or self.negative, "nothing to train: set hs=1 or negative > 0")
+        need(self.sample is not None and 0 <= self.sample < 1, f"sample must be in [0, 1), not {self.sample!r}")
+        need(isinstance(self.workers, int) and 1 <= self.workers <= 256, f"workers must be in [1, 256], not {self.workers!r}")
+        need(isinstance(self.seed, int), f"seed must be an integer, not {self.seed!r}")
+        need(self.max_vocab_size is None or (isinstance(self.max_vocab_size, int) and self.max_vocab_size >= 1),
+             f"max_vocab_size must be None or a positive integer, not {self.max_vocab_size!r}")
+        need(self.cbow_mean in (0, 1, 2), "cbow_mean must be 0, 1 or 2")
+        need(isinstance(self.batch_words, int) and self.batch_words >= 1, "batch_words must be a positive integer")
+        need(isinstance(self.max_token_length, int) and self.max_token_length >= 1, "max_token_length must be a positive integer")
+        Schedule(self.lr_schedule if self.lr_schedule != "linear" else "constant",
+                 self.alpha, self.min_alpha, self.lr_horizon)
+
+    # ------------------------------------------------------------ state
+
+    def _start(self):
+        with self._lock:
+            if not self._state_ready:
+                self._init_state()
+
+    def _init_state(self):
+        dim = self.vector_size
+        self.vocab = Vocabulary(min_count=self.min_count, max_vocab_size=self.max_vocab_size)
+        self._syn0 = GrowableRows(dim)
+        self._syn1neg = GrowableRows(dim) if self.negative else None
+        self._syn1 = GrowableRows(dim) if self.hs else None
+        self._keep = GrowableRows(1)
+        self._tree = self._huffman = self._noise = None
+        self._tree_words = self._table_words = 0
+        self._table_total = 0
+        self._kernel = None
+        self.counters = dict(words_seen=0, words_trained=0, words_skipped=0, docs_seen=0,
+                             batches=0, words_done=0, examples=0, terms=0)
+        self._loss_sum = 0.0
+        self._recent = []          # (time, words) for words_per_sec
+        self._wv = KeyedVectors([], np.zeros((0, dim), np.float32))
+        self._published = self._wv_source = (0, self._wv.vectors)
+        self._state_ready = True
+
+    @property
+    def stats(self) -> dict:
+        c = getattr(self, "counters", None) or {}
+        now = time.monotonic()
+        recent = [(t, w) for t, w in getattr(self, "_recent", []) if now - t < 30]
+        span = now - recent[0][0] if len(recent) > 1 else 0.0
+        wps = sum(w for _, w in recent[1:]) / span if span > 0 else 0.0
+        vocab = getattr(self, "vocab", None)
+        return {
+            "words_seen": c.get("words_seen", 0),
+            "words_trained": c.get("words_trained", 0),
+            "words_skipped": c.get("words_skipped", 0),
+            "vocab_size": len(vocab.index_to_key) if vocab else 0,
+            "candidates": vocab.n_candidates if vocab else 0,
+            "alpha": self._schedule().rate(c.get("words_done", 0)),
+            "loss": (self._loss_sum / c["terms"]) if c.get("terms") else None,
+            "words_per_sec": wps,
+        }
+
+    def _schedule(self, total_words=None) -> Schedule:
+        if total_words:
+            return Schedule("linear", self.alpha, self.min_alpha, self.lr_horizon, total_words)
+        kind = self.lr_schedule if self.lr_schedule != "linear" else "constant"
+        return Schedule(kind, self.alpha, self.min_alpha, self.lr_horizon)
+
+    # ------------------------------------------------------------ training
+
+    def train(self, corpus_iterable, epochs: int = 1, total_words: int | None = None):
+        """Train on an iterable of documents (strings or token lists), endless or not.
+
+        Call it again and again: training continues. ``epochs > 1`` needs a
+        re-iterable corpus (a list, a file-backed iterable). With
+        ``total_words`` (words per epoch) the learning rate decays linearly
+        over ``total_words * epochs`` as in gensim; otherwise it follows the
+        stream schedule. Returns the stats.
+        """
+        if not isinstance(epochs, int) or epochs < 1:
+            raise ValueError(f"epochs must be a positive integer, not {epochs!r}")
+        if epochs > 1 and iter(corpus_iterable) is corpus_iterable:
+            raise TypeError("epochs > 1 needs a re-iterable corpus (a list or a file-backed iterable), not an iterator")
+        self._start()
+        schedule = self._schedule(total_words * epochs if total_words else None)
+        start_words = self.counters["words_done"] if total_words else 0
+        pool = WorkerPool(self.workers, self._run) if self.workers > 1 else None
+        self._pool = pool
+        try:
+            for _ in range(epochs):
+                for batch in batches(corpus_iterable, self.batch_words, self.lowercase, self.max_token_length):
+                    job = self._prepare(batch, schedule, start_words)
+                    if job is None:
+                        continue
+                    if pool is None:
+                        self._run(job)
+                    else:
+                        pool.submit(job)
+        finally:
+            self._pool = None
+            if pool is not None:
+                pool.close()
+        return self.stats
+
+    def _drain(self):
+        if getattr(self, "_pool", None) is not None:
+            self._pool.drain()
+
+    def _prepare(self, batch, schedule: Schedule, start_words: int):
+        c = self.counters
+        c["words_skipped"] += batch.skipped
+        c["docs_seen"] += batch.docs
+        if not batch.tokens:
+            return None
+        ids = self.vocab.update(batch.tokens)
+        c["words_seen"] += len(batch.tokens)
+        self._grow()
+        self._refresh_tables()
+        if self._kernel is None:
+            return None  # no word has reached min_count yet
+        done = c["words_done"] - start_words
+        alpha0 = schedule.rate(done)
+        alpha1 = schedule.rate(done + len(batch.tokens))
+        c["words_done"] += len(batch.tokens)
+        rng = _splitmix64((self.seed << 32) ^ c["batches"])
+        c["batches"] += 1
+        return (self._kernel, ids, np.asarray(batch.ends, dtype=np.int64), alpha0, alpha1, rng)
+
+    def _run(self, job):
+        kernel, ids, ends, alpha0, alpha1, rng = job
+        res = kernel.train(ids, ends, sg=self.sg, hs=self.hs, negative=self.negative,
+                           window=self.window, cbow_mean=self.cbow_mean, alpha=alpha0,
+                           alpha_end=alpha1, rng=rng, compute_loss=self.compute_loss)
+        with self._lock:
+            c = self.counters
+            c["words_trained"] += res.words_kept
+            c["examples"] += res.examples
+            c["terms"] += res.terms
+            self._loss_sum += res.loss
+            self._recent.append((time.monotonic(), len(ids)))
+            if len(self._recent) > 256:
+                del self._recent[:128]
+
+    # ------------------------------------------------------------ growth
+
+    def _grow(self):
+        rows = len(self.vocab.index_to_key)
+        old = self._syn0.rows
+        if rows == old:
+            return
+        mats = [m for m in (self._syn0, self._syn1neg, self._keep) if m is not None]
+        if any(m.needs_copy(rows) for m in mats):
+            self._drain()  # workers must not write into a buffer being replaced
+        # word2vec.c's init: input rows uniform in [-0.5, 0.5) / dim, output rows zero.
+        # Seeded by (seed, first new row) so a resumed run draws the same rows.
+        init = np.random.default_rng((self.seed, old)).random((rows - old, self.vector_size), dtype=np.float32)
+        self._syn0.grow(rows, (init - 0.5) / self.vector_size)
+        if self._syn1neg is not None:
+            self._syn1neg.grow(rows)
+        counts = self.vocab.counts[old:rows]
+        self._keep.grow(rows, self._keep_for(counts)[:, None])
+        self._kernel = None
+
+    def _keep_for(self, counts) -> np.ndarray:
+        keep = keep_probabilities(counts, max(self.vocab.total_words, 1), self.sample)
+        return np.ones(len(counts), np.float32) if keep is None else keep
+
+    def _refresh_tables(self):
+        rows = self._syn0.rows
+        if rows == 0:
+            return
+        total = self.vocab.total_words
+        if rows >= TABLE_GROWTH * self._table_words or total >= TABLE_GROWTH * self._table_total:
+            counts = self.vocab.counts[:rows]
+            if self.negative:
+                self._noise = _native.NoiseTable(_native.build_alias(noise_weights(counts, self.ns_exponent)))
+            self._keep.buffer[:rows, 0] = self._keep_for(counts)
+            self._table_words, self._table_total = rows, total
+            self._kernel = None
+        if self.hs and rows >= TREE_GROWTH * self._tree_words:
+            self._rebuild_tree(rows)
+        if self._kernel is None:
+            self._publish()
+
+    def _rebuild_tree(self, rows: int):
+        self._drain()  # the inner-node rows are about to move
+        tree = build_huffman(self.vocab.counts[:rows])
+        old_syn1 = self._syn1.view
+        syn1 = carry_over(self._tree, tree, old_syn1, self.vocab.counts[:rows]) if self._tree is not None else \
+            np.zeros((max(rows - 1, 0), self.vector_size), np.float32)
+        self._syn1.replace(np.ascontiguousarray(syn1, dtype=np.float32))
+        self._tree, self._tree_words = tree, rows
+        self._huffman = _native.HuffmanTables(tree.points, tree.codes, tree.code_lens)
+        self._kernel = None
+
+    def _publish(self):
+        """Build the kernel view and hand queries a consistent snapshot."""
+        self._kernel = _native.KernelModel(
+            self._syn0.view, self._syn1.view if self._syn1 is not None else None,
+            self._syn1neg.view if self._syn1neg is not None else None,
+            huffman=self._huffman if self.hs else None,
+            noise=self._noise if self.negative else None,
+            keep_prob=self._keep.view.reshape(-1) if self.sample else None)
+        # Queries build their snapshot from this on demand (see wv): building a
+        # key -> row dict per batch would cost O(V) per batch.
+        self._published = (self._syn0.rows, self._syn0.view)
+
+    @property
+    def wv(self) -> KeyedVectors:
+        """The word vectors, safe to query from any thread while training runs."""
+        self._start()
+        published = self._published
+        if self._wv_source is not published:
+            rows, vectors = published
+            self._wv._replace(self.vocab.index_to_key[:rows], vectors, self.vocab.counts[:rows].copy())
+            self._wv_source = published
+        else:
+            self._wv._vectors_changed()  # rows were trained in place: drop cached norms
+        return self._wv
+
+
+PARAMS = ("vector_size", "window", "min_count", "sg", "hs", "negative", "sample", "alpha",
+          "min_alpha", "workers", "seed", "max_vocab_size", "cbow_mean", "ns_exponent",
+          "batch_words", "compute_loss", "lr_schedule", "lr_horizon", "max_token_length",
+          "lowercase")

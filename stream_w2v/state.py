@@ -1,0 +1,106 @@
+"""What of a StreamingWord2Vec is saved, and how it comes back.
+
+Everything that influences future training is saved, so that with
+``workers=1`` save -> load -> continue gives exactly the vectors of an
+uninterrupted run: the matrices, the vocabulary with its candidates, the
+Huffman tree and noise table as they were last built (not rebuilt from the
+current counts, which have drifted since), and the counters that seed each
+batch's random state and drive the learning rate.
+
+Values split mechanically: NumPy arrays go to .npy files, everything else to
+the JSON manifest (see :mod:`stream_w2v.checkpoint`).
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from stream_w2v import _native, checkpoint
+from stream_w2v.huffman import HuffmanTree
+from stream_w2v.vocab import Vocabulary
+
+
+def _split(prefix: str, values: dict, arrays: dict) -> dict:
+    """Move the array values of ``values`` into ``arrays`` (prefixed); return the rest."""
+    rest = {}
+    for key, value in values.items():
+        if isinstance(value, np.ndarray):
+            arrays[f"{prefix}_{key}".lower()] = value
+        else:
+            rest[key] = value
+    return rest
+
+
+def _join(prefix: str, rest: dict, arrays: dict) -> dict:
+    out = dict(rest)
+    for name, value in arrays.items():
+        if name.startswith(prefix + "_"):
+            out[name[len(prefix) + 1:]] = value
+    return out
+
+
+def save_model(model, directory: str, extra: dict | None = None) -> str:
+    model._start()
+    model._drain()
+    arrays = {"syn0": model._syn0.view, "keep": model._keep.view.reshape(-1)}
+    if model._syn1neg is not None:
+        arrays["syn1neg"] = model._syn1neg.view
+    if model._syn1 is not None:
+        arrays["syn1"] = model._syn1.view
+    if model._noise is not None:
+        arrays["noise"] = model._noise.table
+    tree = None
+    if model._tree is not None:
+        tree = _split("tree", {f.name: getattr(model._tree, f.name) for f in dataclasses.fields(model._tree)}, arrays)
+    meta = {
+        "params": model.get_params(),
+        "counters": dict(model.counters),
+        "loss_sum": model._loss_sum,
+        "tables": {"table_words": model._table_words, "table_total": model._table_total,
+                   "tree_words": model._tree_words},
+        "vocab": _split("vocab", model.vocab.state(), arrays),
+        "tree": tree,
+        "kernel": _native.kernel_info()["isa"],
+        "extra": extra or {},
+    }
+    return checkpoint.save(directory, arrays, meta)
+
+
+def load_model(cls, directory: str, name: str | None = None):
+    arrays, meta = checkpoint.load(directory, name)
+    try:
+        return _restore(cls, arrays, meta)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise checkpoint.CheckpointError(
+            f"{directory}: checkpoint {meta.get('checkpoint')} is inconsistent ({exc})") from None
+
+
+def _restore(cls, arrays: dict, meta: dict):
+    model = cls(**meta["params"])
+    model._start()
+    model.vocab = Vocabulary.from_state(_join("vocab", meta["vocab"], arrays))
+    rows = len(model.vocab.index_to_key)
+    if arrays["syn0"].shape != (rows, model.vector_size):
+        raise ValueError(f"syn0 has shape {arrays['syn0'].shape}, the vocabulary {rows} words")
+    model._syn0.grow(rows, arrays["syn0"])
+    if model._syn1neg is not None:
+        model._syn1neg.grow(rows, arrays["syn1neg"])
+    model._keep.grow(rows, arrays["keep"][:, None])
+    if model._syn1 is not None:
+        model._syn1.replace(arrays["syn1"])
+    if meta.get("tree") is not None:
+        model._tree = HuffmanTree(**_join("tree", meta["tree"], arrays))
+        model._huffman = _native.HuffmanTables(model._tree.points, model._tree.codes, model._tree.code_lens)
+    if "noise" in arrays:
+        model._noise = _native.NoiseTable(arrays["noise"])
+    tables = meta["tables"]
+    model._table_words, model._table_total = tables["table_words"], tables["table_total"]
+    model._tree_words = tables["tree_words"]
+    model.counters.update(meta["counters"])
+    model._loss_sum = float(meta["loss_sum"])
+    model.extra = meta.get("extra", {})
+    model.checkpoint_time = meta.get("checkpoint_time")
+    if rows:
+        model._publish()
+    return model

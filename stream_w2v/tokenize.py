@@ -1,0 +1,59 @@
+"""From documents to token batches.
+
+A document is a string (split on whitespace, like word2vec.c) or a sequence
+of string tokens (like gensim). Documents longer than ``MAX_SENTENCE`` tokens
+are cut into sentences of that length (gensim's limit), so a single huge line
+costs bounded work per window. Tokens longer than ``max_token_length``
+characters are skipped and counted: they are never words, and a 1 MB token
+must not become a vocabulary key.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+MAX_SENTENCE = 10_000
+
+
+@dataclass
+class TokenBatch:
+    tokens: list[str] = field(default_factory=list)
+    ends: list[int] = field(default_factory=list)   # exclusive sentence ends
+    skipped: int = 0                                 # over-long tokens dropped
+    docs: int = 0
+
+
+def doc_tokens(doc, lowercase: bool) -> list[str]:
+    if isinstance(doc, bytes):
+        doc = doc.decode("utf-8", errors="replace")
+    if isinstance(doc, str):
+        return (doc.lower() if lowercase else doc).split()
+    tokens = list(doc)
+    if tokens and not all(isinstance(t, str) for t in tokens):
+        bad = next(t for t in tokens if not isinstance(t, str))
+        raise TypeError(f"a document must be a string or a sequence of strings; got a token of type {type(bad).__name__}")
+    return [t.lower() for t in tokens] if lowercase else tokens
+
+
+def batches(docs: Iterable, batch_words: int, lowercase: bool = False,
+            max_token_length: int = 100) -> Iterator[TokenBatch]:
+    """Group documents into batches of about ``batch_words`` tokens."""
+    if isinstance(docs, (str, bytes)):
+        raise TypeError("train() takes an iterable of documents, not a single string; wrap it in a list")
+    batch = TokenBatch()
+    for doc in docs:
+        tokens = doc_tokens(doc, lowercase)
+        batch.docs += 1
+        if tokens and max(map(len, tokens)) > max_token_length:
+            kept = [t for t in tokens if len(t) <= max_token_length]
+            batch.skipped += len(tokens) - len(kept)
+            tokens = kept
+        for start in range(0, len(tokens), MAX_SENTENCE):
+            chunk = tokens[start:start + MAX_SENTENCE]
+            batch.tokens.extend(chunk)
+            batch.ends.append(len(batch.tokens))
+        if len(batch.tokens) >= batch_words:
+            yield batch
+            batch = TokenBatch()
+    if batch.docs:
+        yield batch

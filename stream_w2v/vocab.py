@@ -1,0 +1,136 @@
+"""The vocabulary of a stream: words earn a row by reaching ``min_count``.
+
+Two tiers:
+- *words*: promoted, each with a row id that never changes (rows are
+  appended in promotion order) and an exact running count from promotion on;
+- *candidates*: words seen fewer than ``min_count`` times. With
+  ``max_vocab_size`` their number is bounded by Misra-Gries summaries: when
+  the candidates exceed the bound, the count of the median candidate is
+  subtracted from every candidate and those at or below zero are forgotten.
+  A candidate's count is then underestimated by at most ``floor`` (the sum of
+  the subtractions, reported), which is at most 2 * tokens / max_vocab_size:
+  a word frequent enough to matter is still promoted, and a stream of endless
+  unique tokens keeps memory flat.
+
+Counting is done per *distinct* word of a batch (``collections.Counter`` and
+``map`` run in C), never in a Python loop per token.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from itertools import repeat
+
+import numpy as np
+
+
+def pack_strings(words) -> tuple[np.ndarray, np.ndarray]:
+    """Strings as UTF-8 bytes plus offsets: saved without pickle, in O(total length)."""
+    encoded = [w.encode("utf-8", "surrogatepass") for w in words]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    return np.frombuffer(b"".join(encoded), dtype=np.uint8).copy(), offsets
+
+
+def unpack_strings(blob: np.ndarray, offsets: np.ndarray) -> list[str]:
+    data = np.asarray(blob, dtype=np.uint8).tobytes()
+    offsets = np.asarray(offsets, dtype=np.int64)
+    if offsets.ndim != 1 or len(offsets) == 0 or offsets[0] != 0 or offsets[-1] != len(data) \
+            or np.any(np.diff(offsets) < 0):
+        raise ValueError("string offsets do not match their data")
+    return [data[a:b].decode("utf-8", "surrogatepass") for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
+
+
+class Vocabulary:
+    def __init__(self, min_count: int = 5, max_vocab_size: int | None = None):
+        self.min_count = min_count
+        self.max_vocab_size = max_vocab_size
+        self.index_to_key: list[str] = []
+        self.key_to_index: dict[str, int] = {}
+        self.counts = np.zeros(1024, dtype=np.int64)  # first len(index_to_key) are live
+        self.candidates: Counter = Counter()
+        self.floor = 0            # Misra-Gries: total subtracted from candidates
+        self.total_words = 0      # sum of the words' counts (word2vec.c's train_words)
+        self.tokens_seen = 0
+
+    def __len__(self) -> int:
+        return len(self.index_to_key)
+
+    @property
+    def n_candidates(self) -> int:
+        return len(self.candidates)
+
+    def update(self, tokens: list[str]) -> np.ndarray:
+        """Count ``tokens``, promote the words that reach min_count, return their ids (-1: not a word)."""
+        batch = Counter(tokens)
+        known = self.key_to_index
+        fresh = []
+        for word, n in batch.items():  # once per distinct word of the batch
+            row = known.get(word)
+            if row is None:
+                fresh.append((word, n))
+            else:
+                self.counts[row] += n
+                self.total_words += n
+        for word, n in fresh:
+            count = self.candidates.pop(word, 0) + n
+            if count >= self.min_count:
+                self._promote(word, count)
+            else:
+                self.candidates[word] = count
+        self._bound_candidates()
+        self.tokens_seen += len(tokens)
+        return np.fromiter(map(known.get, tokens, repeat(-1)), dtype=np.int32, count=len(tokens))
+
+    def _promote(self, word: str, count: int) -> None:
+        row = len(self.index_to_key)
+        if row == len(self.counts):
+            self.counts = np.concatenate([self.counts, np.zeros_like(self.counts)])
+        self.counts[row] = count
+        self.total_words += count
+        self.index_to_key.append(word)
+        self.key_to_index[word] = row
+
+    def _bound_candidates(self) -> None:
+        limit = self.max_vocab_size
+        if limit is None or len(self.candidates) <= limit:
+            return
+        values = np.fromiter(self.candidates.values(), dtype=np.int64, count=len(self.candidates))
+        # Subtract the count at rank limit/2: at least half of the bound is freed,
+        # so this runs at most once per limit/2 new candidates.
+        cut = int(np.partition(values, len(values) - limit // 2 - 1)[len(values) - limit // 2 - 1])
+        cut = max(cut, 1)
+        self.floor += cut
+        self.candidates = Counter({w: c - cut for w, c in self.candidates.items() if c > cut})
+
+    # ------------------------------------------------------------ persistence
+
+    def state(self) -> dict:
+        keys, key_offsets = pack_strings(self.index_to_key)
+        cands, cand_offsets = pack_strings(self.candidates.keys())
+        return {
+            "min_count": self.min_count, "max_vocab_size": self.max_vocab_size,
+            "floor": self.floor, "total_words": self.total_words, "tokens_seen": self.tokens_seen,
+            "keys": keys, "key_offsets": key_offsets, "counts": self.counts[:len(self)].copy(),
+            "cand_keys": cands, "cand_offsets": cand_offsets,
+            "cand_counts": np.fromiter(self.candidates.values(), dtype=np.int64, count=len(self.candidates)),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict) -> "Vocabulary":
+        vocab = cls(state["min_count"], state["max_vocab_size"])
+        words = unpack_strings(state["keys"], state["key_offsets"])
+        counts = np.asarray(state["counts"], dtype=np.int64)
+        if len(counts) != len(words) or len(set(words)) != len(words):
+            raise ValueError("vocabulary keys and counts disagree")
+        vocab.index_to_key = words
+        vocab.key_to_index = {w: i for i, w in enumerate(words)}
+        vocab.counts = np.zeros(max(1024, 2 * len(words)), dtype=np.int64)
+        vocab.counts[:len(words)] = counts
+        cands = unpack_strings(state["cand_keys"], state["cand_offsets"])
+        cand_counts = np.asarray(state["cand_counts"], dtype=np.int64)
+        if len(cands) != len(cand_counts):
+            raise ValueError("candidate keys and counts disagree")
+        vocab.candidates = Counter(dict(zip(cands, cand_counts.tolist())))
+        vocab.floor, vocab.total_words = int(state["floor"]), int(state["total_words"])
+        vocab.tokens_seen = int(state["tokens_seen"])
+        return vocab
