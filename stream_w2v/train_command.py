@@ -7,7 +7,7 @@ and nothing after it. Lines are read into a chunk; the chunk is trained
 the positions advance. A checkpoint is written between chunks: on a timer,
 at the end of input, and on SIGINT/SIGTERM (after the chunk in hand).
 
-Chunks are cut by content (bytes), never by timing, so the same input gives
+Chunks are cut by content (characters), never by timing, so the same input gives
 the same batches whether it comes from a file or a pipe; a followed source
 that goes quiet flushes what it has after one idle poll.
 """
@@ -96,9 +96,9 @@ def _positions(sources) -> list[dict]:
     return [s.position() for s in sources]
 
 
-def _checkpoint(model, args, sources, progress):
+def _checkpoint(model, args, positions, epoch, progress):
     try:
-        path = model.save(args.model_dir, extra={"sources": _positions(sources)})
+        path = model.save(args.model_dir, extra={"sources": positions, "epoch": epoch})
         progress.note(f"checkpoint {os.path.basename(path)}")
     except OSError as exc:  # disk full, permissions: keep training, keep the old checkpoint
         print(f"stream-w2v: checkpoint failed ({exc}); the previous one is kept", file=sys.stderr)
@@ -107,15 +107,21 @@ def _checkpoint(model, args, sources, progress):
 def run_train(args) -> int:
     model = _model_for(args)
     sources = _open_sources(args, model.extra.get("sources", []))
+    first_epoch = min(int(model.extra.get("epoch", 0)), args.epochs - 1) if not args.follow else 0
     stop = _Stop(sources)
     progress = Progress(model, json_lines=args.log_json or not sys.stderr.isatty(),
                         every=args.log_every, quiet=args.quiet)
+    # Positions up to which every line is trained: taken only when no chunk is
+    # pending, so a checkpoint after an error never claims untrained lines.
+    trained = _positions(sources)
+    epoch = first_epoch
     last_checkpoint = time.monotonic()
     try:
-        for epoch in range(args.epochs):
-            if epoch:  # another pass over the same files, from their start
+        for epoch in range(first_epoch, args.epochs):
+            if epoch > first_epoch:  # another pass over the same files, from their start
                 sources = [FileSource(s.path) for s in sources]
                 stop.sources = sources
+                trained = _positions(sources)
             chunk, size = [], 0
             for line in iter_sources(sources):
                 if line is not None:
@@ -125,16 +131,22 @@ def run_train(args) -> int:
                     model.train(chunk)
                     chunk, size = [], 0
                     progress.update()
-                if time.monotonic() - last_checkpoint >= args.checkpoint_every and not chunk:
-                    _checkpoint(model, args, sources, progress)
-                    last_checkpoint = time.monotonic()
+                if not chunk:
+                    trained = _positions(sources)
+                    if time.monotonic() - last_checkpoint >= args.checkpoint_every:
+                        _checkpoint(model, args, trained, epoch, progress)
+                        last_checkpoint = time.monotonic()
                 if stop.requested:
                     break
             if chunk:
                 model.train(chunk)
+                trained = _positions(sources)
             if stop.requested:
                 break
+            if epoch + 1 < args.epochs:  # this pass is done: a resume starts the next one
+                epoch += 1
+                trained = [dict(p, offset=0) for p in _positions(sources)]
     finally:
-        _checkpoint(model, args, sources, progress)
+        _checkpoint(model, args, trained, epoch, progress)
         progress.close()
     return 0
