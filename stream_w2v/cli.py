@@ -1,8 +1,10 @@
 """The ``stream-w2v`` command line.
 
 Every error a user can cause (a missing file, a directory that is not a
-model, a damaged checkpoint, a bad option) ends with one line on stderr and
-exit status 2; a traceback means a bug.
+model, a damaged checkpoint, a bad option, an unknown word) ends with one
+line on stderr, starting "stream-w2v: ", and exit status 2; a traceback means
+a bug. Option errors too are one line (argparse would print its usage first):
+"stream-w2v: train: argument --dim: ... (see stream-w2v train --help)".
 """
 from __future__ import annotations
 
@@ -11,6 +13,14 @@ import sys
 
 from stream_w2v import queries
 from stream_w2v.queries import UserError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line, like every other error of the command."""
+
+    def error(self, message):
+        where = self.prog.split(" ", 1)[1] + ": " if " " in self.prog else ""
+        self.exit(2, f"stream-w2v: {where}{message} (see {self.prog} --help)\n")
 
 
 def _positive_int(text):
@@ -65,7 +75,7 @@ def _train_parser(sub):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="stream-w2v", description="word2vec for text that never ends")
+    parser = _Parser(prog="stream-w2v", description="word2vec for text that never ends")
     sub = parser.add_subparsers(dest="command", required=True)
     _train_parser(sub)
 
@@ -119,10 +129,25 @@ def main(argv=None) -> int:
     except UserError as exc:
         print(f"stream-w2v: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the disk, permissions: not a bug, but nothing the command could handle
+        if isinstance(exc, BrokenPipeError):
+            return _broken_pipe()
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"stream-w2v: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
-        return 0
+
+
+def _broken_pipe() -> int:
+    # `stream-w2v similar ... | head -1`: the reader left. Point stdout at
+    # /dev/null so the interpreter's final flush does not complain.
+    import os
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 if __name__ == "__main__":

@@ -9,10 +9,16 @@ So a caller that saves ``position()`` only once every yielded line has been used
 can later create ``FileSource(path, start=saved)`` and get exactly the next line:
 nothing repeated, nothing skipped.
 
-A saved position is trusted only for the same file. It records the sha256 of the
-file's first bytes ("head", over "head_len" <= HEAD_BYTES bytes); on resume, if
-the file at the path has another head, or is shorter than the offset (rotated,
-truncated or replaced meanwhile), reading starts at 0 and "restarts" is counted.
+A saved position is trusted only for the same file. It records the file's
+device and inode ("dev", "ino") and the sha256 of its first bytes ("head", over
+"head_len" <= HEAD_BYTES bytes); on resume, if the file at the path is another
+inode, has another head, or is shorter than the offset (rotated, truncated or
+replaced meanwhile), reading starts at 0 and "restarts" is counted. (The inode
+alone is not enough: a truncated or rewritten file keeps it, and a new file
+may reuse a deleted one's. The head alone is not enough either: a rotated log
+may start with the same banner as the old one.) A file rotated while nothing
+followed it is therefore read from the start of the new file; lines appended
+to the old one after the saved position are not read, as with ``tail -F``.
 
 Lines are the bytes up to b"\\n"; the newline and one trailing b"\\r" are removed
 and the rest is decoded as UTF-8 with errors="replace". Memory is bounded: at
@@ -29,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import select
 import sys
 import time
 from typing import Iterable, Iterator
@@ -38,6 +45,7 @@ MAX_LINE_BYTES = 1 << 20   # longer lines are yielded in pieces of at most this 
 HEAD_BYTES = 4096          # how much of a file's start identifies it
 POLL_SECONDS = 0.2         # follow mode: how long to sleep when no source has anything
 TURN_LINES = 1000          # follow mode: most lines taken from one source before the next one's turn
+STDIN_QUIET_SECONDS = 1.0  # a pipe quiet this long yields None (see StdinSource)
 
 _EMPTY_HEAD = hashlib.sha256(b"").hexdigest()
 
@@ -174,7 +182,7 @@ class FileSource(_LineReader):
         self._fd = fd
         st = os.fstat(fd)
         self._dev, self._ino = st.st_dev, st.st_ino
-        self._read_from(self._resume_offset(st.st_size))
+        self._read_from(self._resume_offset(st))
         return True
 
     def _read_from(self, offset: int) -> None:
@@ -186,14 +194,15 @@ class FileSource(_LineReader):
         self._head, self._head_len = _EMPTY_HEAD, 0
         self._refresh_head()
 
-    def _resume_offset(self, size: int) -> int:
+    def _resume_offset(self, st: os.stat_result) -> int:
         start, self._start = self._start, None
         if start is None:
             return 0
         offset = None
         try:
             offset, head_len = int(start["offset"]), int(start["head_len"])
-            if 0 <= offset <= size and 0 <= head_len <= HEAD_BYTES:
+            same_inode = start.get("dev") is None or (start["dev"], start["ino"]) == (st.st_dev, st.st_ino)
+            if same_inode and 0 <= offset <= st.st_size and 0 <= head_len <= HEAD_BYTES:
                 head = os.pread(self._fd, head_len, 0)
                 if len(head) == head_len and hashlib.sha256(head).hexdigest() == start["head"]:
                     return offset
@@ -271,22 +280,56 @@ class FileSource(_LineReader):
 
 
 class StdinSource(_LineReader):
-    """Lines of ``sys.stdin.buffer`` (as it is when created), read once to EOF."""
+    """Lines of ``sys.stdin.buffer`` (as it is when created), read once to EOF.
+
+    When stdin has a file descriptor (a pipe, a terminal, a redirected file) it
+    is read with ``os.read`` after a ``select`` of at most POLL_SECONDS, so
+    that stop() ends the reading promptly even while the writer of the pipe is
+    quiet (``tail -F log | stream-w2v train m -`` then ``kill -TERM``): a
+    blocking read would be resumed after the signal handler and wait for the
+    next line. A pipe that stays quiet for STDIN_QUIET_SECONDS yields None
+    (once per such period), as an idle followed file does, so that a consumer
+    can train what it holds instead of waiting for more: a slow log piped in is
+    trained as it comes. (A writer that pauses that long therefore changes
+    where a consumer cuts its chunks; ``cat file |`` never does.)
+    """
 
     path = "-"
 
     def __init__(self):
         super().__init__()
         self._stream = sys.stdin.buffer
+        try:
+            self._fd = self._stream.fileno()
+        except (OSError, ValueError, AttributeError):  # an in-memory stream
+            self._fd = None
 
     def position(self) -> dict:
-        # A pipe cannot be resumed: this only reports progress.
-        return {"path": self.path, "bytes": self._offset, **self.counters}
+        # A pipe cannot be resumed: the offset (bytes consumed by the lines
+        # yielded) only reports progress.
+        return {"path": self.path, "offset": self._offset, **self.counters}
 
-    def _lines(self) -> Iterator[Line]:
+    def _read(self):
+        """The next bytes (b"" at EOF), _QUIET after STDIN_QUIET_SECONDS without any, None once stopped."""
+        if self._fd is not None:
+            quiet_since = time.monotonic()
+            while not self._stopped:
+                try:
+                    ready, _, _ = select.select([self._fd], [], [], POLL_SECONDS)
+                except (OSError, ValueError):  # not selectable: read blocking
+                    break
+                if ready:
+                    return os.read(self._fd, READ_BYTES)
+                if time.monotonic() - quiet_since >= STDIN_QUIET_SECONDS:
+                    return _QUIET
+            else:
+                return None
+            return os.read(self._fd, READ_BYTES)
         # read1 returns what is available (up to READ_BYTES) instead of waiting
         # for a full buffer, so lines from a slow pipe are not delayed.
-        read = getattr(self._stream, "read1", self._stream.read)
+        return getattr(self._stream, "read1", self._stream.read)(READ_BYTES)
+
+    def _lines(self) -> Iterator[Line | None]:
         at_eof = False
         while not self._stopped:
             line = self._next_line(at_eof)
@@ -295,19 +338,25 @@ class StdinSource(_LineReader):
             elif at_eof:
                 return
             else:
-                data = read(READ_BYTES)
-                if data:
+                data = self._read()
+                if data is None:
+                    return
+                if data is _QUIET:
+                    yield None
+                elif data:
                     self._buf += data
                 else:
                     at_eof = True
 
 
+_QUIET = object()
 _END = object()
 
 
 def iter_sources(sources: Iterable[FileSource | StdinSource]) -> Iterator[Line | None]:
-    """Lines of all sources; None means "every source is idle right now" (follow mode only).
+    """Lines of all sources; None means "every source is idle right now".
 
+    None comes in follow mode, and from a stdin pipe that has gone quiet.
     Without follow the sources are read one after another. With a followed
     source they take turns (at most TURN_LINES lines each, so one busy file
     cannot starve the others); a round in which none had a line yields None,

@@ -163,6 +163,34 @@ def test_resume_on_another_file_starts_at_zero(tmp_path, change):
     assert again.position()["restarts"] == 1
 
 
+def test_resume_on_a_new_file_with_the_same_head_starts_at_zero(tmp_path):
+    # Rotated while no trainer ran, and the new file starts like the old one (a
+    # banner longer than the head): the head matches, the inode does not, so the
+    # new file is read whole instead of from the old file's offset.
+    path = tmp_path / "a.txt"
+    banner = [f"banner line {i:04d} " + "=" * 60 for i in range(80)]
+    assert len("\n".join(banner)) > sources.HEAD_BYTES
+    path.write_bytes(("\n".join(banner + ["old 1", "old 2"]) + "\n").encode())
+    src = FileSource(str(path))
+    read_all(src)
+    pos = src.position()
+    os.rename(path, tmp_path / "a.txt.1")
+    new_lines = banner + ["new 1", "new 2", "new 3"]
+    path.write_bytes(("\n".join(new_lines) + "\n").encode())
+    again = FileSource(str(path), start=pos)
+    assert read_all(again) == new_lines
+    assert again.position()["restarts"] == 1
+
+
+def test_resume_without_inode_trusts_the_head(tmp_path):
+    # A position saved before the file existed has no inode: the head decides.
+    path = tmp_path / "a.txt"
+    path.write_bytes(b"one\ntwo\n")
+    pos = {"path": str(path), "offset": 4, "dev": None, "ino": None,
+           "head": hashlib.sha256(b"one\ntwo\n").hexdigest(), "head_len": 8}
+    assert read_all(FileSource(str(path), start=pos)) == ["two"]
+
+
 def test_head_grows_with_a_small_file(tmp_path):
     # A file opened while tiny must not be identified by its first few bytes only.
     path = tmp_path / "a.txt"
@@ -424,7 +452,44 @@ def test_stdin(monkeypatch):
     assert read_all(src) == ["one", "two \ufffd", "", "last"]
     pos = src.position()
     assert pos["path"] == "-" and pos["lines"] == 4 and pos["decode_errors"] == 1
+    assert pos["offset"] == len(data)
     json.dumps(pos)
+
+
+def test_stdin_pipe_read_as_it_comes_and_stop_while_quiet(monkeypatch):
+    # `tail -F log | stream-w2v train m -`: lines arrive when written, and a stop
+    # (SIGTERM) ends the reading while the writer is quiet instead of waiting for it.
+    r, w = os.pipe()
+    with open(r, "rb", buffering=0) as raw:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(raw)))
+        src = StdinSource()
+        os.write(w, b"first\nsecond\n")
+        f = Follower(src)
+        assert f.lines(2) == ["first", "second"]
+        time.sleep(0.05)
+        started = time.monotonic()
+        src.stop()
+        f.thread.join(TIMEOUT)
+        assert not f.thread.is_alive() and time.monotonic() - started < 1.0
+        os.close(w)
+    assert src.position()["offset"] == len(b"first\nsecond\n")
+
+
+def test_quiet_stdin_pipe_says_so(monkeypatch):
+    # A consumer can train what it holds when the pipe goes quiet (a slow log).
+    monkeypatch.setattr(sources, "STDIN_QUIET_SECONDS", 0.05)
+    r, w = os.pipe()
+    with open(r, "rb", buffering=0) as raw:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(raw)))
+        src = StdinSource()
+        os.write(w, b"one\n")
+        f = Follower(src)
+        assert f.idle() == ["one"]
+        os.write(w, b"two\n")
+        assert f.idle() == ["two"]
+        os.close(w)
+        f.thread.join(TIMEOUT)
+        assert not f.thread.is_alive()  # EOF ends it
 
 
 def test_stdin_long_line_and_stop(monkeypatch):

@@ -1,0 +1,37 @@
+"""python -m bench [run|stream|corpus|kernel] [options]; without a subcommand: run.
+
+- run     stream_w2v vs gensim, alternating, one process per training (bench/run.py)
+- stream  streaming figures: quality along one pass, time in vocabulary/tree
+          upkeep, followed file and pipe vs bulk (bench/stream.py)
+- corpus  build/cache the Debian-text corpus, print its counts and sha256 (bench/corpus.py)
+- kernel  single-thread kernel throughput per ISA (bench/kernel_speed.py)
+"""
+import sys
+
+
+def main() -> None:
+    argv = sys.argv[1:]
+    command = argv[0] if argv and not argv[0].startswith("-") else "run"
+    rest = argv[1:] if argv and argv[0] == command else argv
+    if argv[:1] in (["-h"], ["--help"]):
+        print(__doc__)  # the subcommands, then run's own options
+    if command == "run":
+        from bench.run import main as run
+        run(rest)
+    elif command == "stream":
+        from bench.stream import main as stream
+        stream(rest)
+    elif command == "corpus":
+        from bench.corpus import main as build
+        build(rest)
+    elif command == "kernel":
+        from bench.kernel_speed import main as kernel
+        kernel(rest)
+    elif command == "help":
+        print(__doc__)
+    else:
+        sys.exit(f"python -m bench: unknown command {command!r}\n{__doc__}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Results as people read them: a markdown table, PNG plots, a README section."""
+from __future__ import annotations
+
+import math
+import os
+import re
+from pathlib import Path
+
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+OURS, THEIRS = "stream_w2v", "gensim"
+
+
+def _num(x, fmt):
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, fmt)
+
+
+def _pair(entry, field, fmt):
+    """'ours / gensim' (or the one trainer that ran)."""
+    vals = [_num(entry[t][field], fmt) for t in (OURS, THEIRS) if t in entry]
+    return " / ".join(vals)
+
+
+def _words(x):
+    if x is None or math.isnan(x):
+        return "-"
+    return f"{x / 1e6:.2f}M" if x >= 1e6 else f"{x / 1e3:.0f}k"
+
+
+def markdown(results: dict) -> str:
+    meta, summary = results["meta"], results["summary"]
+    trainers = [t for t in (OURS, THEIRS) if t in meta["trainers"]]
+    both = len(trainers) == 2
+    who = " / ".join(trainers)
+    head = ["mode", "threads", "passes"] + [f"words/s {t}" for t in trainers]
+    head += ["speed ratio"] if both else []
+    head += [f"CPU s ({who})", f"peak RSS MB ({who})", f"analogy ({who})", f"WS-353 ({who})", f"SimLex-999 ({who})"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for s in summary:
+        cells = [s["mode"], str(s["threads"]), str(s["passes"])]
+        cells += [_words(s[t]["words_per_sec"]) if t in s else "-" for t in trainers]
+        if both:
+            r = s.get("ratio", {}).get("words_per_sec")
+            cells.append("-" if r is None else f"{r:.2f}x")
+        cells += [_pair(s, "cpu_s", ".1f"), _pair(s, "peak_rss_mb", ".0f"), _pair(s, "analogy", ".3f"), _pair(s, "ws353", ".3f"),
+                  _pair(s, "simlex", ".3f")]
+        lines.append("| " + " | ".join(cells) + " |")
+    out = "\n".join(lines) + "\n"
+    h = results.get("headline") or {}
+    if both and any(v is not None for v in h.values()):
+        parts = []
+        for f, label in (("words_per_sec", "words/s"), ("peak_rss_mb", "peak RSS"), ("analogy", "analogy"),
+                         ("ws353", "WS-353"), ("simlex", "SimLex-999")):
+            ratio = "-" if h.get(f) is None else f"{h[f]:.2f}x"
+            diff = h.get(f + "_diff")
+            parts.append(f"{label} {ratio}" + ("" if diff is None else f" ({diff:+.3f})"))
+        out += (f"\nstream_w2v / gensim, geometric mean over {len(summary)} configuration(s) "
+                f"(quality: mean difference in brackets): " + ", ".join(parts) + ".\n")
+    return out
+
+
+def describe_run(meta: dict) -> str:
+    m, c, v = meta["machine"], meta["corpus"], meta["versions"]
+    return (f"Measured {meta['date'][:10]} on {m['cpu']} ({m['cores']} cores, {m['mem_gib']} GiB), "
+            f"load average {meta['load_at_start'][0]:.1f} at start, {meta['load_at_end'][0]:.1f} at end; corpus `{c['name']}`: "
+            f"{c['tokens']:,} tokens, sha256 `{c['sha256'][:16]}…`; stream_w2v {v.get('stream_w2v')} "
+            f"({v.get('stream_w2v_isa')}), gensim {v.get('gensim')} (input: {meta['gensim_input']}); "
+            f"each training in its own process, words/s = tokens x passes / wall seconds of that process, "
+            f"runs alternating, {meta['repeats']} per configuration (median); "
+            f"took {meta['total_s'] / 60:.1f} min.")
+
+
+def plots(results: dict, out_dir: Path, name: str) -> list[Path]:
+    """{name}-speed.png and {name}-quality.png; nothing (and no error) without matplotlib."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    summary = results["summary"]
+    trainers = [t for t in (OURS, THEIRS) if t in results["meta"]["trainers"]]
+    labels = [f"{s['mode']}\n{s['threads']}t {s['passes']}p" for s in summary]
+    width = 0.8 / len(trainers)
+    paths = []
+
+    def bars(ax, field, scale=1.0):
+        for i, t in enumerate(trainers):
+            vals = [s[t][field] / scale if t in s else math.nan for s in summary]
+            ax.bar([x + (i - (len(trainers) - 1) / 2) * width for x in range(len(summary))], vals, width, label=t)
+        ax.set_xticks(range(len(summary)), labels, fontsize=7)
+
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(summary)), 4))
+    bars(ax, "words_per_sec", 1e3)
+    ax.set_ylabel("thousand words/s (whole process)")
+    ax.set_title(f"Throughput, corpus {results['meta']['corpus']['name']} "
+                 f"({results['meta']['corpus']['tokens'] / 1e6:.1f}M tokens)")
+    ax.legend()
+    fig.tight_layout()
+    paths.append(Path(out_dir) / f"{name}-speed.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+
+    fig, axes = plt.subplots(1, 3, figsize=(max(9, 2.4 * len(summary)), 3.8))
+    for ax, (field, title) in zip(axes, (("analogy", "analogy accuracy (top 30k)"),
+                                        ("ws353", "WS-353 Spearman"), ("simlex", "SimLex-999 Spearman"))):
+        bars(ax, field)
+        ax.set_title(title, fontsize=10)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    paths.append(Path(out_dir) / f"{name}-quality.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+    return paths
+
+
+def section(results: dict, images: list[Path], readme_dir: Path) -> str:
+    rel = [os.path.relpath(p, readme_dir) for p in images]
+    body = [describe_run(results["meta"]), "", "```sh", results["meta"]["command"], "```", "",
+            markdown(results).rstrip()]
+    if rel:
+        body += [""] + [f"![{Path(p).stem}]({p})" for p in rel]
+    return "\n".join(body)
+
+
+def update_readme(readme: str | Path, results: dict, images: list[Path] = ()) -> None:
+    """Replace what lies between the bench markers; the markers must already be there
+    (the section's place in the README is an editorial choice, not the script's)."""
+    readme = Path(readme)
+    text = readme.read_text()
+    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.S)
+    if not pattern.search(text):
+        raise ValueError(f"{readme}: no '{BEGIN}' ... '{END}' section to rewrite; add the two markers first")
+    new = BEGIN + "\n" + section(results, list(images), readme.resolve().parent) + "\n" + END
+    readme.write_text(pattern.sub(lambda _: new, text, count=1))

@@ -1,0 +1,285 @@
+"""stream_w2v against gensim, side by side: ``python -m bench [run] [options]``.
+
+For every (mode, threads, passes) the trainers run one after the other,
+alternating (stream_w2v, gensim, stream_w2v, gensim, ... for --repeats), so a
+machine that slows down during the run slows both. Each training is its own
+process (bench/child.py): wall time is the whole process (start-up, imports,
+reading, training, writing the vectors) and peak RSS is that process's alone
+(VmHWM, read by the child as it exits; see bench/child.py for why not wait4). words/s = corpus tokens x passes / wall seconds, the same
+definition for every trainer (DESIGN.md section 6). Quality is measured
+afterwards, by one evaluator for both (bench/evaluate.py).
+
+Writes NAME.json, NAME.md and NAME-*.png under --out (bench/results/), and
+with --update-readme the README section between the bench markers.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import corpus as corpus_mod
+from bench import report
+from bench.child import MODES, COMMON
+from bench.evaluate import EVALUATORS, evaluate_file
+
+TRAINERS = ("stream_w2v", "gensim")
+RESULTS_DIR = Path(__file__).parent / "results"
+# Quick mode: the small corpus, the two NS modes at 1 and 2 threads, one pass:
+# 8 trainings of ~1M tokens, about 2-3 minutes on the 2-core machine.
+QUICK = dict(corpus="small", modes=["SG-NS", "CBOW-NS"], threads=[1, 2], passes=[1])
+FULL = dict(corpus="full", modes=list(MODES), threads=[1, 2], passes=[1, 5])
+# What the summary compares (median over repeats), ours / gensim.
+RATIO_FIELDS = ("words_per_sec", "peak_rss_mb", "analogy", "ws353", "simlex")
+
+
+def machine() -> dict:
+    model = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), model)
+    except OSError:
+        pass
+    mem = None
+    try:
+        with open("/proc/meminfo") as f:
+            mem = round(int(next(l.split()[1] for l in f if l.startswith("MemTotal"))) / 2**20, 1)
+    except (OSError, StopIteration):
+        pass
+    return {"cpu": model, "cores": os.cpu_count(), "mem_gib": mem, "python": platform.python_version(),
+            "platform": platform.platform()}
+
+
+def versions() -> dict:
+    out = {}
+    for name in ("numpy", "gensim", "stream_w2v"):
+        try:
+            from importlib.metadata import version
+            out[name] = version(name)
+        except Exception:  # not installed: the run will fail later with a clearer error
+            out[name] = None
+    try:
+        from stream_w2v import kernel_info
+        out["stream_w2v_isa"] = kernel_info().get("isa")
+    except Exception:
+        out["stream_w2v_isa"] = None
+    return out
+
+
+def run_one(trainer: str, mode: str, threads: int, passes: int, corpus: dict, workdir: str,
+            gensim_input: str = "sentences", evaluator: str = "stream_w2v", timeout: float | None = None) -> dict:
+    """Train once in a child process, then evaluate its vectors; one result row."""
+    tag = f"{trainer}-{mode}-t{threads}-p{passes}"
+    spec = dict(trainer=trainer, mode=mode, threads=threads, passes=passes, corpus=corpus["path"],
+                tokens=corpus["tokens"], vectors=os.path.join(workdir, tag + ".bin"),
+                report=os.path.join(workdir, tag + ".json"), gensim_input=gensim_input)
+    # BLAS thread pools would add threads nobody asked for (gensim calls BLAS
+    # one vector at a time, stream_w2v not at all): the thread count is --threads.
+    # PYTHONHASHSEED: gensim seeds each word's initial vector with hash(word + seed),
+    # which Python randomizes per process; fixed, a 1-thread gensim run repeats exactly.
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               PYTHONHASHSEED="0")
+    repo = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = repo + os.pathsep + env.get("PYTHONPATH", "") if env.get("PYTHONPATH") else repo
+    load_before = os.getloadavg()[0]
+    with open(os.path.join(workdir, tag + ".log"), "w") as log:
+        start = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "bench.child", json.dumps(spec)],
+                                stdout=log, stderr=subprocess.STDOUT, env=env, cwd=repo)
+        status, usage = _wait(proc, timeout)
+        wall = time.perf_counter() - start
+    if status != 0:
+        with open(log.name) as f:
+            tail = f.read()[-3000:]
+        raise RuntimeError(f"{tag} failed (exit {status}):\n{tail}")
+    with open(spec["report"]) as f:
+        inside = json.load(f)
+    row = dict(trainer=trainer, mode=mode, threads=threads, passes=passes, wall_s=wall,
+               words_per_sec=corpus["tokens"] * passes / wall,
+               train_words_per_sec=corpus["tokens"] * passes / inside["train_s"],
+               # Fallback only: ru_maxrss includes the runner's RSS at fork (see child.peak_rss_mb).
+               peak_rss_mb=inside.pop("vmhwm_mb") or usage.ru_maxrss / 1024,
+               cpu_s=usage.ru_utime + usage.ru_stime, load_before=load_before, **inside)
+    # CPU seconds say how much of the wall time the trainer actually ran: on a
+    # shared machine (load > cores) wall time alone hides contention.
+    row["words_per_cpu_sec"] = corpus["tokens"] * passes / row["cpu_s"]
+    t = time.perf_counter()
+    row.update(evaluate_file(spec["vectors"], evaluator))
+    row["eval_s"] = time.perf_counter() - t
+    os.unlink(spec["vectors"])  # up to ~30 MB each; the numbers are what is kept
+    return row
+
+
+def _wait(proc: subprocess.Popen, timeout: float | None):
+    """wait4 on the child: its exit status and its own rusage (CPU time)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        pid, status, usage = os.wait4(proc.pid, 0 if deadline is None else os.WNOHANG)
+        if pid == proc.pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)  # Popen must not wait again
+            return proc.returncode, usage
+        if time.monotonic() > deadline:
+            proc.kill()
+            deadline = None  # the next wait4 blocks until the kill is reaped
+        else:
+            time.sleep(0.05)
+
+
+def summarize(rows: list[dict], trainers: list[str]) -> list[dict]:
+    """Median of the repeats per (mode, threads, passes, trainer), and ours/gensim ratios."""
+    configs = []
+    for row in rows:
+        key = (row["mode"], row["threads"], row["passes"])
+        if key not in configs:
+            configs.append(key)
+    fields = ("words_per_sec", "train_words_per_sec", "words_per_cpu_sec", "wall_s", "peak_rss_mb", "cpu_s",
+              "vocab_size",
+              "analogy", "ws353", "simlex")
+    out = []
+    for mode, threads, passes in configs:
+        entry = dict(mode=mode, threads=threads, passes=passes)
+        for trainer in trainers:
+            mine = [r for r in rows if (r["mode"], r["threads"], r["passes"], r["trainer"]) ==
+                    (mode, threads, passes, trainer)]
+            if mine:
+                entry[trainer] = {f: _median([r[f] for r in mine]) for f in fields}
+                entry[trainer]["runs"] = len(mine)
+        if "stream_w2v" in entry and "gensim" in entry:
+            entry["ratio"] = {f: _ratio(entry["stream_w2v"][f], entry["gensim"][f]) for f in RATIO_FIELDS}
+        out.append(entry)
+    return out
+
+
+def _median(values):
+    values = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    return statistics.median(values) if values else math.nan
+
+
+def _ratio(a, b):
+    """a / b, or None when b is not positive or undefined: a ratio to nothing, or to
+    a negative correlation, is not a figure (-0.01 / -0.004 = 2.5 would read as a win)."""
+    if a is None or b is None or math.isnan(a) or math.isnan(b) or b <= 0:
+        return None
+    return a / b
+
+
+QUALITY_FIELDS = ("analogy", "ws353", "simlex")
+
+
+def headline(summary: list[dict]) -> dict:
+    """One number per field over every configuration: the geometric mean of the
+    ratios that are defined and positive, and for quality also the mean
+    difference ours - gensim (near zero scores make ratios jumpy; differences are not)."""
+    out = {}
+    for f in RATIO_FIELDS:
+        vals = [s["ratio"][f] for s in summary if s.get("ratio") and s["ratio"][f] is not None and s["ratio"][f] > 0]
+        out[f] = math.exp(sum(map(math.log, vals)) / len(vals)) if vals else None
+    for f in QUALITY_FIELDS:
+        diffs = [s["stream_w2v"][f] - s["gensim"][f] for s in summary if "stream_w2v" in s and "gensim" in s]
+        diffs = [d for d in diffs if not math.isnan(d)]
+        out[f + "_diff"] = sum(diffs) / len(diffs) if diffs else None
+    return out
+
+
+def resolve_corpus(name_or_path: str, data_dir: Path) -> dict:
+    """'small'/'full' (built and cached by bench/corpus.py) or a path to any text file."""
+    if name_or_path in ("small", "full"):
+        return corpus_mod.ensure(name_or_path, data_dir)
+    path = Path(name_or_path)
+    tokens = lines = 0
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            tokens += len(line.split())
+            lines += 1
+    return {"name": path.stem, "path": str(path.resolve()), "tokens": tokens, "lines": lines,
+            "bytes": path.stat().st_size, "sha256": corpus_mod._sha256(path)}
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true",
+                   help="small corpus (~1M tokens), SG-NS and CBOW-NS, 1 pass: a few minutes")
+    p.add_argument("--corpus", help="'small', 'full' or a text file (default: full, small with --quick)")
+    p.add_argument("--modes", nargs="+", choices=list(MODES))
+    p.add_argument("--threads", nargs="+", type=int)
+    p.add_argument("--passes", nargs="+", type=int)
+    p.add_argument("--trainers", nargs="+", choices=TRAINERS, default=list(TRAINERS))
+    p.add_argument("--repeats", type=int, default=1, help="alternating runs per configuration (median kept)")
+    p.add_argument("--gensim-input", choices=("sentences", "corpus_file"), default="sentences",
+                   help="gensim reads LineSentence (like stream_w2v, one Python iterator) or corpus_file")
+    p.add_argument("--evaluator", choices=EVALUATORS, default="stream_w2v")
+    p.add_argument("--out", type=Path, default=RESULTS_DIR)
+    p.add_argument("--name", help="results file stem (default: quick or full, or the corpus name)")
+    p.add_argument("--data-dir", type=Path, default=corpus_mod.DEFAULT_DATA_DIR)
+    p.add_argument("--timeout", type=float, help="seconds per training before it is killed")
+    p.add_argument("--no-plots", action="store_true")
+    p.add_argument("--update-readme", nargs="?", const=str(Path(__file__).parent.parent / "README.md"),
+                   metavar="README", help="rewrite the section between the bench markers (default README.md)")
+    args = p.parse_args(argv)
+    base = QUICK if args.quick else FULL
+    args.corpus = args.corpus or base["corpus"]
+    args.modes = args.modes or base["modes"]
+    args.threads = args.threads or base["threads"]
+    args.passes = args.passes or base["passes"]
+    args.name = args.name or ("quick" if args.quick else "full" if args.corpus == "full" else Path(args.corpus).stem)
+    return args
+
+
+def main(argv=None, log=print) -> dict:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    corpus = resolve_corpus(args.corpus, args.data_dir)
+    started = time.perf_counter()
+    meta = dict(date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                command="python -m bench " + " ".join(map(shlex.quote, argv)),
+                machine=machine(), versions=versions(), settings=dict(COMMON, modes={m: dict(zip(
+                    ("sg", "hs", "negative", "alpha"), v)) for m, v in MODES.items()}),
+                corpus={k: corpus[k] for k in ("name", "tokens", "lines", "bytes", "sha256")},
+                trainers=args.trainers, gensim_input=args.gensim_input, evaluator=args.evaluator,
+                repeats=args.repeats, load_at_start=os.getloadavg())
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="stream_w2v_bench_") as work:
+        for mode in args.modes:
+            for passes in args.passes:
+                for threads in args.threads:
+                    for repeat in range(args.repeats):
+                        for trainer in args.trainers:
+                            row = run_one(trainer, mode, threads, passes, corpus, work, args.gensim_input,
+                                          args.evaluator, args.timeout)
+                            row["repeat"] = repeat
+                            rows.append(row)
+                            log(f"{trainer:10} {mode:7} threads {threads} passes {passes}: "
+                                f"{row['words_per_sec']:>10,.0f} words/s  {row['wall_s']:6.1f} s  "
+                                f"{row['peak_rss_mb']:6.0f} MB  analogy {row['analogy']:.3f}  "
+                                f"ws353 {row['ws353']:.3f}  simlex {row['simlex']:.3f}")
+    meta["total_s"] = time.perf_counter() - started
+    meta["load_at_end"] = os.getloadavg()
+    summary = summarize(rows, args.trainers)
+    results = dict(meta=meta, runs=rows, summary=summary, headline=headline(summary))
+    args.out.mkdir(parents=True, exist_ok=True)
+    json_path = args.out / f"{args.name}.json"
+    with open(json_path, "w") as f:
+        json.dump(results, f, indent=1, allow_nan=True)
+    table = report.markdown(results)
+    (args.out / f"{args.name}.md").write_text(table)
+    plots = [] if args.no_plots else report.plots(results, args.out, args.name)
+    log(table)
+    log(f"wrote {json_path}" + "".join(f", {p}" for p in plots) + f" in {meta['total_s']:.0f} s")
+    if args.update_readme:
+        report.update_readme(args.update_readme, results, plots)
+        log(f"updated {args.update_readme}")
+    return results
+
+
+if __name__ == "__main__":
+    main()

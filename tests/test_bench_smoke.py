@@ -1,0 +1,116 @@
+"""CI smoke of the benchmark harness (bench/): it runs end to end and writes what it promises.
+
+The real benchmark (python -m bench, ~10M tokens, an hour) is never run here.
+Here both trainers train one mode, one pass, one thread, each in its own
+process, on a synthetic corpus of 20,000 short lines written into tmp_path
+(5,000 for the streaming figures):
+capital/country sentences (so the analogy questions of that section can be
+answered) padded with WordSim-353 words (so the word-pair scores are
+defined). It checks the JSON's fields, that the ratios are finite, the
+markdown table, the README rewrite, and the streaming figures' parts.
+About 15 s on the 2-core machine (20 s when it is shared and loaded).
+"""
+import json
+import math
+import random
+
+import pytest
+from gensim.test.utils import datapath
+
+from bench import report
+from bench import run as bench_run
+from bench import stream as bench_stream
+
+ROW_FIELDS = ("trainer", "mode", "threads", "passes", "wall_s", "words_per_sec", "peak_rss_mb", "cpu_s",
+              "train_s", "vocab_size", "analogy", "ws353", "simlex")
+
+
+def synthetic_corpus(path, lines=20000, seed=0):
+    rs = random.Random(seed)
+    pairs = []
+    with open(datapath("questions-words.txt")) as f:
+        for line in f:
+            if line.startswith(": "):
+                if pairs:
+                    break  # the first section only: capital-common-countries
+                continue
+            a, b, c, d = line.lower().split()
+            pairs += [(a, b), (c, d)]
+    pairs = sorted(set(pairs))
+    with open(datapath("wordsim353.tsv")) as f:
+        fillers = sorted({w for line in f if not line.startswith("#") for w in line.lower().split("\t")[:2]})
+    templates = ["the capital of {b} is {a}", "{a} is a city in {b}", "people in {a} {b} speak",
+                 "{b} has its government in {a}"]
+    with open(path, "w") as f:
+        for _ in range(lines):
+            a, b = rs.choice(pairs)
+            f.write(" ".join(rs.choice(templates).format(a=a, b=b).split() + rs.sample(fillers, 2)) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return synthetic_corpus(tmp_path_factory.mktemp("bench") / "tiny.txt")
+
+
+@pytest.fixture(scope="module")
+def small_corpus(tmp_path_factory):
+    return synthetic_corpus(tmp_path_factory.mktemp("bench") / "tinier.txt", lines=5000)
+
+
+def test_runner_end_to_end(corpus, tmp_path):
+    out = tmp_path / "results"
+    results = bench_run.main(["--corpus", str(corpus), "--modes", "SG-NS", "--threads", "1", "--passes", "1",
+                              "--trainers", "stream_w2v", "gensim", "--out", str(out), "--name", "smoke"],
+                             log=lambda *_: None)
+    with open(out / "smoke.json") as f:
+        saved = json.load(f)
+    assert saved["meta"]["corpus"]["tokens"] == sum(len(l.split()) for l in open(corpus))
+    assert saved["meta"]["machine"]["cores"] >= 1
+    # alternating, one process each: exactly these two rows, ours first
+    assert [r["trainer"] for r in saved["runs"]] == ["stream_w2v", "gensim"]
+    for row in saved["runs"]:
+        for field in ROW_FIELDS:
+            assert field in row, field
+        assert row["words_per_sec"] > 0 and row["peak_rss_mb"] > 0 and row["vocab_size"] > 0
+        assert all(math.isfinite(row[f]) for f in ("analogy", "ws353", "simlex"))
+        assert row["analogy_answered"] > 0
+    (entry,) = saved["summary"]
+    assert (entry["mode"], entry["threads"], entry["passes"]) == ("SG-NS", 1, 1)
+    assert set(entry["ratio"]) == set(bench_run.RATIO_FIELDS)
+    for field, ratio in entry["ratio"].items():
+        if field in ("words_per_sec", "peak_rss_mb"):
+            assert ratio is not None and math.isfinite(ratio) and ratio > 0, field
+        else:  # a quality ratio is left undefined (None) only when gensim's score is not positive
+            assert (ratio is None) == (entry["gensim"][field] <= 0), field
+            assert ratio is None or math.isfinite(ratio), field
+        if field in bench_run.QUALITY_FIELDS:
+            assert math.isfinite(saved["headline"][field + "_diff"])
+    assert saved["headline"]["words_per_sec"] == pytest.approx(entry["ratio"]["words_per_sec"])
+    table = (out / "smoke.md").read_text()
+    assert "| SG-NS | 1 | 1 |" in table and "speed ratio" in table
+    assert results["summary"] == saved["summary"]
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\nbefore\n{report.BEGIN}\nold\n{report.END}\nafter\n")
+    report.update_readme(readme, saved)
+    text = readme.read_text()
+    assert "old" not in text and "before" in text and "after" in text
+    assert saved["meta"]["command"] in text and "| SG-NS | 1 | 1 |" in text
+    with pytest.raises(ValueError):
+        report.update_readme(out / "smoke.md", saved)  # no markers: refuses, changes nothing
+
+
+def test_stream_figures(small_corpus, tmp_path):
+    results = bench_stream.main(["--corpus", str(small_corpus), "--threads", "1", "--no-reference",
+                                 "--upkeep-modes", "SG-HS", "--out", str(tmp_path), "--name", "smoke"],
+                                log=lambda *_: None)
+    points = results["curve"]["points"]
+    assert [p["fraction"] for p in points] == list(bench_stream.FRACTIONS)
+    assert points[-1]["words_seen"] == results["meta"]["corpus"]["tokens"]
+    (up,) = results["upkeep"]
+    assert up["calls"]["Huffman rebuild"] >= 1
+    assert sum(up["seconds"].values()) == pytest.approx(up["total_s"])
+    for how in ("bulk", "pipe", "follow"):
+        assert results["cli"][how]["words_per_sec"] > 0, results["cli"][how]
+    assert (tmp_path / "stream-smoke.json").exists()
