@@ -8,25 +8,33 @@ What happens per batch, in the calling thread:
 1. tokens are counted; words reaching ``min_count`` get rows (ids never change);
 2. the matrices grow (inside their capacity: no copy; beyond it: workers are
    drained and the capacity doubles);
-3. the noise table, the subsampling probabilities and the Huffman tree are
-   rebuilt when the counts have drifted enough (amortized, never per word);
+3. the noise table and the subsampling probabilities are rebuilt when the
+   counts have drifted enough, the Huffman tree extended when the vocabulary
+   grew enough (new words grafted on, old inner nodes kept; see
+   :mod:`stream_w2v.huffman`) -- amortized, never per word;
 4. the batch goes to a worker thread (or runs inline with ``workers=1``, which
    makes training deterministic for a given ``seed``).
+
+Steps 1-4 run under the batch lock, so ``save`` (from any thread) sees whole
+batches only. ``submit``/``flush``/``close`` feed the same path from a
+background thread (:mod:`stream_w2v.feeder`).
 """
 from __future__ import annotations
 
+import math
 import threading
 import time
+from collections.abc import Iterable
 
 import numpy as np
 
 from stream_w2v import _native
-from stream_w2v.huffman import build_huffman, carry_over
+from stream_w2v.huffman import build_huffman, carry_over, expected_code_length, extend_huffman
 from stream_w2v.keyedvectors import KeyedVectors
 from stream_w2v.matrices import GrowableRows
 from stream_w2v.sampling import keep_probabilities, noise_weights
-from stream_w2v.schedule import Schedule
-from stream_w2v.tokenize import batches
+from stream_w2v.schedule import SCHEDULES, Schedule
+from stream_w2v.tokenize import batches, check_document
 from stream_w2v.vocab import Vocabulary
 from stream_w2v.workers import WorkerPool
 
@@ -35,6 +43,9 @@ from stream_w2v.workers import WorkerPool
 # vocabulary did: new words wait at most this long to become targets.
 TABLE_GROWTH = 1.05
 TREE_GROWTH = 1.10
+# A tree grown by grafting new words onto the old one is kept while its mean
+# code length stays within this factor of the optimal (Huffman) tree's.
+TREE_SLACK = 1.05
 _MASK64 = (1 << 64) - 1
 
 
@@ -60,7 +71,7 @@ class StreamingWord2Vec:
                  sample=1e-3, alpha=0.025, min_alpha=0.0001, workers=3, seed=1,
                  max_vocab_size=None, cbow_mean=1, ns_exponent=0.75, batch_words=10000,
                  compute_loss=True, lr_schedule="inverse", lr_horizon=5_000_000,
-                 max_token_length=100, lowercase=False):
+                 max_token_length=100, lowercase=False, queue_size=1000):
         self.vector_size, self.window, self.min_count = vector_size, window, min_count
         self.sg, self.hs, self.negative, self.sample = sg, hs, negative, sample
         self.alpha, self.min_alpha, self.workers, self.seed = alpha, min_alpha, workers, seed
@@ -68,9 +79,15 @@ class StreamingWord2Vec:
         self.batch_words, self.compute_loss = batch_words, compute_loss
         self.lr_schedule, self.lr_horizon = lr_schedule, lr_horizon
         self.max_token_length, self.lowercase = max_token_length, lowercase
+        self.queue_size = queue_size
         self._check_params()
         self._state_ready = False
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()          # state creation, counters updated by workers
+        self._call_lock = threading.Lock()     # one training run at a time (train(), the feed)
+        self._batch_lock = threading.Lock()    # held while a batch is prepared and handed over
+        self._pool = None
+        self._feeder = None
+        self._feed_closed = False
         self.extra, self.checkpoint_time = {}, None
 
     # ------------------------------------------------------------ settings
@@ -90,25 +107,56 @@ class StreamingWord2Vec:
         return {name: getattr(self, name) for name in PARAMS}
 
     def _check_params(self):
-        def need(ok, message):
-            if not ok:
-                raise ValueError(message)
-        need(isinstance(self.vector_size, int) and 1 <= self.vector_size <= 10_000, f"vector_size must be in [1, 10000], not {self.vector_size!r}")
-        need(isinstance(self.window, int) and 1 <= self.window <= 1000, f"window must be in [1, 1000], not {self.window!r}")
-        need(isinstance(self.min_count, int) and self.min_count >= 1, f"min_count must be an integer >= 1, not {self.min_count!r}")
-        need(self.sg in (0, 1) and self.hs in (0, 1), "sg and hs must be 0 or 1")
-        need(isinstance(self.negative, int) and 0 <= self.negative <= 1000, f"negative must be in [0, 1000], not {self.negative!r}")
-        need(self.hs or self.negative, "nothing to train: set hs=1 or negative > 0")
-        need(self.sample is not None and 0 <= self.sample < 1, f"sample must be in [0, 1), not {self.sample!r}")
-        need(isinstance(self.workers, int) and 1 <= self.workers <= 256, f"workers must be in [1, 256], not {self.workers!r}")
-        need(isinstance(self.seed, int), f"seed must be an integer, not {self.seed!r}")
-        need(self.max_vocab_size is None or (isinstance(self.max_vocab_size, int) and self.max_vocab_size >= 1),
-             f"max_vocab_size must be None or a positive integer, not {self.max_vocab_size!r}")
-        need(self.cbow_mean in (0, 1, 2), "cbow_mean must be 0, 1 or 2")
-        need(isinstance(self.batch_words, int) and self.batch_words >= 1, "batch_words must be a positive integer")
-        need(isinstance(self.max_token_length, int) and self.max_token_length >= 1, "max_token_length must be a positive integer")
-        Schedule(self.lr_schedule if self.lr_schedule != "linear" else "constant",
-                 self.alpha, self.min_alpha, self.lr_horizon)
+        """Validate every setting (ValueError naming it) and store it as a plain Python value.
+
+        Plain values because the settings go to the checkpoint's JSON manifest
+        (a numpy integer would not serialize) and to the C calls (which reject
+        a float where they expect 0 or 1).
+        """
+        def integer(name, lo, hi=None, allow_bool=False):
+            value = getattr(self, name)
+            ok = isinstance(value, (int, np.integer)) and (allow_bool or not isinstance(value, (bool, np.bool_)))
+            if not ok or value < lo or (hi is not None and value > hi):
+                bound = f"in [{lo}, {hi}]" if hi is not None else f">= {lo}"
+                raise ValueError(f"{name} must be an integer {bound}, not {value!r}")
+            setattr(self, name, int(value))
+
+        def real(name, ok, what):
+            value = getattr(self, name)
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
+                    or not math.isfinite(value) or not ok(float(value)):
+                raise ValueError(f"{name} must be {what}, not {value!r}")
+            setattr(self, name, float(value))
+
+        integer("vector_size", 1, 10_000)
+        integer("window", 1, 1000)
+        integer("min_count", 1)
+        integer("sg", 0, 1, allow_bool=True)
+        integer("hs", 0, 1, allow_bool=True)
+        integer("negative", 0, 1000)
+        if not (self.hs or self.negative):
+            raise ValueError("nothing to train: set hs=1 or negative > 0")
+        real("sample", lambda x: 0 <= x < 1, "a number in [0, 1)")
+        real("alpha", lambda x: x > 0, "a positive number")
+        real("min_alpha", lambda x: 0 <= x <= self.alpha, f"a number in [0, alpha={self.alpha}]")
+        integer("workers", 1, 256)
+        integer("seed", 0)
+        if self.max_vocab_size is not None:
+            integer("max_vocab_size", 1)
+        integer("cbow_mean", 0, 2, allow_bool=True)
+        real("ns_exponent", lambda x: True, "a finite number")
+        integer("batch_words", 1)
+        if not isinstance(self.compute_loss, (bool, np.bool_, int)) or self.compute_loss not in (0, 1):
+            raise ValueError(f"compute_loss must be True or False, not {self.compute_loss!r}")
+        self.compute_loss = bool(self.compute_loss)
+        if self.lr_schedule not in SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {', '.join(SCHEDULES)}, not {self.lr_schedule!r}")
+        real("lr_horizon", lambda x: x > 0, "a positive number of words")
+        integer("max_token_length", 1)
+        if not isinstance(self.lowercase, (bool, np.bool_, int)) or self.lowercase not in (0, 1):
+            raise ValueError(f"lowercase must be True or False, not {self.lowercase!r}")
+        self.lowercase = bool(self.lowercase)
+        integer("queue_size", 1)
 
     # ------------------------------------------------------------ state
 
@@ -170,36 +218,111 @@ class StreamingWord2Vec:
         re-iterable corpus (a list, a file-backed iterable). With
         ``total_words`` (words per epoch) the learning rate decays linearly
         over ``total_words * epochs`` as in gensim; otherwise it follows the
-        stream schedule. Returns the stats.
+        stream schedule. Returns the stats once every batch is in the matrices.
+
+        Calls from several threads take turns (one runs at a time). With a
+        feed open (:meth:`submit`), the documents submitted before this call
+        are trained first, then this call's, then the feed resumes.
         """
-        if not isinstance(epochs, int) or epochs < 1:
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"epochs must be a positive integer, not {epochs!r}")
+        if total_words is not None and (isinstance(total_words, bool) or not isinstance(total_words, (int, np.integer))
+                                        or total_words < 1):
+            raise ValueError(f"total_words must be None or a positive integer (words per epoch), not {total_words!r}")
+        if self.lr_schedule == "linear" and total_words is None:
+            raise ValueError("lr_schedule='linear' decays over a known total: pass total_words (words per epoch)")
+        if isinstance(corpus_iterable, (str, bytes)):
+            raise TypeError("train() takes an iterable of documents, not a single string; wrap it in a list")
+        if not isinstance(corpus_iterable, Iterable):
+            raise TypeError(f"train() takes an iterable of documents, not {type(corpus_iterable).__name__}")
         if epochs > 1 and iter(corpus_iterable) is corpus_iterable:
             raise TypeError("epochs > 1 needs a re-iterable corpus (a list or a file-backed iterable), not an iterator")
-        self._start()
-        schedule = self._schedule(total_words * epochs if total_words else None)
-        start_words = self.counters["words_done"] if total_words else 0
-        pool = WorkerPool(self.workers, self._run) if self.workers > 1 else None
-        self._pool = pool
-        try:
-            for _ in range(epochs):
-                for batch in batches(corpus_iterable, self.batch_words, self.lowercase, self.max_token_length):
-                    job = self._prepare(batch, schedule, start_words)
-                    if job is None:
-                        continue
-                    if pool is None:
-                        self._run(job)
-                    else:
-                        pool.submit(job)
-        finally:
-            self._pool = None
-            if pool is not None:
-                pool.close()
-        return self.stats
+        feeder = self._feeder
+        if feeder is not None and not feeder.is_feeder_thread():
+            with feeder.paused():
+                return self._train(corpus_iterable, epochs, total_words)
+        return self._train(corpus_iterable, epochs, total_words)
+
+    def _train(self, corpus_iterable, epochs: int = 1, total_words: int | None = None):
+        """One training run: holds the run lock; each batch is prepared and handed
+        over under the batch lock, so :meth:`save` sees whole batches only."""
+        with self._call_lock:
+            self._start()
+            schedule = self._schedule(total_words * epochs if total_words else None)
+            start_words = self.counters["words_done"] if total_words else 0
+            pool = WorkerPool(self.workers, self._run) if self.workers > 1 else None
+            self._pool = pool
+            try:
+                for _ in range(epochs):
+                    for batch in batches(corpus_iterable, self.batch_words, self.lowercase, self.max_token_length):
+                        with self._batch_lock:
+                            job = self._prepare(batch, schedule, start_words)
+                            if job is None:
+                                continue
+                            if pool is None:
+                                self._run(job)
+                            else:
+                                pool.submit(job)
+            finally:
+                try:
+                    if pool is not None:
+                        pool.close()   # every job done before save() may see _pool gone
+                finally:
+                    self._pool = None
+            return self.stats
 
     def _drain(self):
-        if getattr(self, "_pool", None) is not None:
+        """Wait for the queued batches (the caller holds the batch lock)."""
+        if self._pool is not None:
             self._pool.drain()
+
+    # ------------------------------------------------------------ the feed
+
+    def submit(self, doc, block: bool = True, timeout: float | None = None) -> None:
+        """Queue one document for training in the background; returns at once.
+
+        The queue holds at most ``queue_size`` documents (a constructor
+        setting): when it is full, ``submit`` blocks until the trainer has
+        taken one (back-pressure), or with ``block=False`` (or after
+        ``timeout`` seconds) raises ``queue.Full``. A bad document raises
+        TypeError here, in the caller's thread. An error of the background
+        trainer is raised by the next ``submit``, ``flush`` or ``close``.
+        See :mod:`stream_w2v.feeder` for what is trained when.
+        """
+        if self._feed_closed:
+            raise RuntimeError("the feed is closed; use train() or a new 'with model:' block")
+        doc = check_document(doc)
+        with self._lock:
+            if self._feeder is None:
+                from stream_w2v.feeder import Feeder
+                self._feeder = Feeder(self, self.queue_size)
+            feeder = self._feeder
+        feeder.submit(doc, block, timeout)
+
+    def flush(self) -> dict:
+        """Wait until every submitted document is trained; returns the stats."""
+        if self._feeder is not None:
+            self._feeder.flush()
+        return self.stats
+
+    def close(self) -> None:
+        """Flush the feed and stop its thread; later submits raise RuntimeError.
+
+        The model itself stays usable: queries, :meth:`save`, :meth:`train`,
+        and a new ``with model:`` block (which reopens the feed).
+        """
+        self._feed_closed = True
+        with self._lock:
+            feeder, self._feeder = self._feeder, None
+        if feeder is not None:
+            feeder.close()
+
+    def __enter__(self) -> "StreamingWord2Vec":
+        self._feed_closed = False
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close()
 
     def _prepare(self, batch, schedule: Schedule, start_words: int):
         c = self.counters
@@ -278,11 +401,30 @@ class StreamingWord2Vec:
             self._publish()
 
     def _rebuild_tree(self, rows: int):
+        """Cover the words promoted since the last tree, keeping what HS learned.
+
+        First choice: graft the new words onto the old tree (every old inner
+        node and its learned row kept: the loss on known text cannot jump). If
+        that tree's mean code length has drifted more than TREE_SLACK above
+        the optimal Huffman tree's, switch to the optimal tree and map the old
+        inner nodes onto it (:func:`stream_w2v.huffman.carry_over`).
+        """
         self._drain()  # the inner-node rows are about to move
-        tree = build_huffman(self.vocab.counts[:rows])
+        counts = self.vocab.counts[:rows]
+        best = build_huffman(counts)
         old_syn1 = self._syn1.view
-        syn1 = carry_over(self._tree, tree, old_syn1, self.vocab.counts[:rows]) if self._tree is not None else \
-            np.zeros((max(rows - 1, 0), self.vector_size), np.float32)
+        grown = extend_huffman(self._tree, counts) if self._tree is not None else None
+        if grown is not None and expected_code_length(grown[0], counts) <= TREE_SLACK * expected_code_length(best, counts):
+            tree, old_rows = grown
+            syn1 = np.zeros((rows - 1, self.vector_size), np.float32)
+            kept = old_rows >= 0
+            syn1[kept] = old_syn1[old_rows[kept]]
+        elif self._tree is not None:
+            tree = best
+            syn1 = carry_over(self._tree, tree, old_syn1, counts)
+        else:
+            tree = best
+            syn1 = np.zeros((max(rows - 1, 0), self.vector_size), np.float32)
         self._syn1.replace(np.ascontiguousarray(syn1, dtype=np.float32))
         self._tree, self._tree_words = tree, rows
         self._huffman = _native.HuffmanTables(tree.points, tree.codes, tree.code_lens)
@@ -317,4 +459,4 @@ class StreamingWord2Vec:
 PARAMS = ("vector_size", "window", "min_count", "sg", "hs", "negative", "sample", "alpha",
           "min_alpha", "workers", "seed", "max_vocab_size", "cbow_mean", "ns_exponent",
           "batch_words", "compute_loss", "lr_schedule", "lr_horizon", "max_token_length",
-          "lowercase")
+          "lowercase", "queue_size")

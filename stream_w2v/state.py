@@ -41,8 +41,16 @@ def _join(prefix: str, rest: dict, arrays: dict) -> dict:
 
 
 def save_model(model, directory: str, extra: dict | None = None) -> str:
+    """Safe while another thread trains: waits for the batch being prepared and the
+    batches queued to the workers, and holds the next one back until written."""
     model._start()
-    model._drain()
+    with model._batch_lock:
+        if model._pool is not None:
+            model._pool.wait()   # a worker's error is the training thread's to raise
+        return _save_locked(model, directory, extra)
+
+
+def _save_locked(model, directory: str, extra: dict | None) -> str:
     arrays = {"syn0": model._syn0.view, "keep": model._keep.view.reshape(-1)}
     if model._syn1neg is not None:
         arrays["syn1neg"] = model._syn1neg.view
@@ -71,7 +79,7 @@ def load_model(cls, directory: str, name: str | None = None):
     arrays, meta = checkpoint.load(directory, name)
     try:
         return _restore(cls, arrays, meta)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise checkpoint.CheckpointError(
             f"{directory}: checkpoint {meta.get('checkpoint')} is inconsistent ({exc})") from None
 

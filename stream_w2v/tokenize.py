@@ -10,7 +10,7 @@ must not become a vocabulary key.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 MAX_SENTENCE = 10_000
 
@@ -23,16 +23,29 @@ class TokenBatch:
     docs: int = 0
 
 
+def check_document(doc):
+    """``doc`` as it will be tokenized: a string or bytes as is, anything else as a
+    list of its tokens. TypeError (with what was wrong) for anything else."""
+    if isinstance(doc, (str, bytes)):
+        return doc
+    if not isinstance(doc, Iterable):
+        raise TypeError(f"a document must be a string or a sequence of strings, not {type(doc).__name__}")
+    tokens = list(doc)
+    kinds = set(map(type, tokens))          # one pass in C, not an isinstance per token
+    if kinds - {str} and not all(issubclass(k, str) for k in kinds):
+        bad = next(t for t in tokens if not isinstance(t, str))
+        raise TypeError(f"a document must be a string or a sequence of strings; "
+                        f"got a token of type {type(bad).__name__}: {bad!r:.60}")
+    return tokens
+
+
 def doc_tokens(doc, lowercase: bool) -> list[str]:
+    doc = check_document(doc)
     if isinstance(doc, bytes):
         doc = doc.decode("utf-8", errors="replace")
     if isinstance(doc, str):
         return (doc.lower() if lowercase else doc).split()
-    tokens = list(doc)
-    if tokens and not all(isinstance(t, str) for t in tokens):
-        bad = next(t for t in tokens if not isinstance(t, str))
-        raise TypeError(f"a document must be a string or a sequence of strings; got a token of type {type(bad).__name__}")
-    return [t.lower() for t in tokens] if lowercase else tokens
+    return [t.lower() for t in doc] if lowercase else doc
 
 
 def batches(docs: Iterable, batch_words: int, lowercase: bool = False,
@@ -40,6 +53,8 @@ def batches(docs: Iterable, batch_words: int, lowercase: bool = False,
     """Group documents into batches of about ``batch_words`` tokens."""
     if isinstance(docs, (str, bytes)):
         raise TypeError("train() takes an iterable of documents, not a single string; wrap it in a list")
+    if not isinstance(docs, Iterable):
+        raise TypeError(f"train() takes an iterable of documents, not {type(docs).__name__}")
     batch = TokenBatch()
     for doc in docs:
         tokens = doc_tokens(doc, lowercase)

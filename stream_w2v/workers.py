@@ -44,8 +44,12 @@ class WorkerPool:
         self._raise()
         self._queue.put(job)
 
+    def wait(self) -> None:
+        """Wait until every submitted job has run; an error stays for the producer."""
+        self._queue.join()
+
     def drain(self) -> None:
-        """Wait until every submitted job has run."""
+        """Wait until every submitted job has run; re-raise a worker's error."""
         self._queue.join()
         self._raise()
 
