@@ -12,8 +12,10 @@ Two tiers:
   a word frequent enough to matter is still promoted, and a stream of endless
   unique tokens keeps memory flat.
 
-Counting is done per *distinct* word of a batch (``collections.Counter`` and
-``map`` run in C), never in a Python loop per token.
+Counting never loops in Python per token: known words are looked up with
+``map`` (C) and counted with ``np.bincount``; only the distinct *unknown* words
+of a batch go through a Python loop, and they become rare as the vocabulary
+settles.
 """
 from __future__ import annotations
 
@@ -40,6 +42,11 @@ def unpack_strings(blob: np.ndarray, offsets: np.ndarray) -> list[str]:
     return [data[a:b].decode("utf-8", "surrogatepass") for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
 
 
+def _lookup(key_to_index: dict, tokens: list[str]) -> np.ndarray:
+    """Row ids of ``tokens`` (-1 when absent): ``map`` over ``dict.get`` runs in C."""
+    return np.fromiter(map(key_to_index.get, tokens, repeat(-1)), dtype=np.int32, count=len(tokens))
+
+
 class Vocabulary:
     def __init__(self, min_count: int = 5, max_vocab_size: int | None = None):
         self.min_count = min_count
@@ -61,25 +68,26 @@ class Vocabulary:
 
     def update(self, tokens: list[str]) -> np.ndarray:
         """Count ``tokens``, promote the words that reach min_count, return their ids (-1: not a word)."""
-        batch = Counter(tokens)
         known = self.key_to_index
-        fresh = []
-        for word, n in batch.items():  # once per distinct word of the batch
-            row = known.get(word)
-            if row is None:
-                fresh.append((word, n))
-            else:
-                self.counts[row] += n
-                self.total_words += n
-        for word, n in fresh:
-            count = self.candidates.pop(word, 0) + n
-            if count >= self.min_count:
-                self._promote(word, count)
-            else:
-                self.candidates[word] = count
+        ids = _lookup(known, tokens)
+        hit = ids >= 0
+        self.counts[:len(self)] += np.bincount(ids[hit], minlength=len(self))
+        self.total_words += int(np.count_nonzero(hit))
+        miss = np.flatnonzero(~hit).tolist()
+        if miss:
+            missed = list(map(tokens.__getitem__, miss))
+            before = len(self)
+            for word, n in Counter(missed).items():  # once per distinct unknown word
+                count = self.candidates.pop(word, 0) + n
+                if count >= self.min_count:
+                    self._promote(word, count)
+                else:
+                    self.candidates[word] = count
+            if len(self) > before:  # words promoted now are trained in this batch
+                ids[miss] = _lookup(known, missed)
         self._bound_candidates()
         self.tokens_seen += len(tokens)
-        return np.fromiter(map(known.get, tokens, repeat(-1)), dtype=np.int32, count=len(tokens))
+        return ids
 
     def _promote(self, word: str, count: int) -> None:
         row = len(self.index_to_key)
