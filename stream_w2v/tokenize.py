@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from collections.abc import Iterable, Iterator
 
+import numpy as np
+
 MAX_SENTENCE = 10_000
 
 
@@ -57,18 +59,31 @@ def batches(docs: Iterable, batch_words: int, lowercase: bool = False,
         raise TypeError(f"train() takes an iterable of documents, not {type(docs).__name__}")
     batch = TokenBatch()
     for doc in docs:
-        tokens = doc_tokens(doc, lowercase)
+        # The common case (a str) skips the checks: one C call per document.
+        tokens = (doc.lower() if lowercase else doc).split() if type(doc) is str else doc_tokens(doc, lowercase)
         batch.docs += 1
-        if tokens and max(map(len, tokens)) > max_token_length:
-            kept = [t for t in tokens if len(t) <= max_token_length]
-            batch.skipped += len(tokens) - len(kept)
-            tokens = kept
-        for start in range(0, len(tokens), MAX_SENTENCE):
-            chunk = tokens[start:start + MAX_SENTENCE]
-            batch.tokens.extend(chunk)
+        if len(tokens) <= MAX_SENTENCE:
+            batch.tokens += tokens
             batch.ends.append(len(batch.tokens))
+        else:
+            for start in range(0, len(tokens), MAX_SENTENCE):
+                batch.tokens += tokens[start:start + MAX_SENTENCE]
+                batch.ends.append(len(batch.tokens))
         if len(batch.tokens) >= batch_words:
-            yield batch
+            yield _drop_long(batch, max_token_length)
             batch = TokenBatch()
     if batch.docs:
-        yield batch
+        yield _drop_long(batch, max_token_length)
+
+
+def _drop_long(batch: TokenBatch, limit: int) -> TokenBatch:
+    """Drop tokens longer than ``limit`` (counted in ``skipped``); one C pass when there are none."""
+    if not batch.tokens or max(map(len, batch.tokens)) <= limit:
+        return batch
+    lengths = np.fromiter(map(len, batch.tokens), dtype=np.int64, count=len(batch.tokens))
+    keep = lengths <= limit
+    kept_before = np.concatenate([[0], np.cumsum(keep)])
+    batch.ends = kept_before[np.asarray(batch.ends, dtype=np.int64)].tolist()
+    batch.skipped += int(len(keep) - np.count_nonzero(keep))
+    batch.tokens = [t for t, k in zip(batch.tokens, keep.tolist()) if k]
+    return batch
