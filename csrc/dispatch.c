@@ -6,12 +6,14 @@ typedef int (*train_fn)(const w2v_model *, const w2v_params *, const w2v_batch *
                         uint64_t *, w2v_result *);
 typedef float (*dot_fn)(const float *, const float *, int32_t);
 typedef void (*axpy_fn)(float, const float *, float *, int32_t);
+typedef void (*adagrad_fn)(float, const float *, float, float *, float *, int32_t);
 
 #define DECLARE_ISA(isa)                                                              \
     int w2v_train_batch_##isa(const w2v_model *, const w2v_params *, const w2v_batch *, \
                               uint64_t *, w2v_result *);                              \
     float w2v_dot_##isa(const float *, const float *, int32_t);                       \
-    void w2v_axpy_##isa(float, const float *, float *, int32_t);
+    void w2v_axpy_##isa(float, const float *, float *, int32_t);                      \
+    void w2v_adagrad_##isa(float, const float *, float, float *, float *, int32_t);
 
 DECLARE_ISA(scalar)
 #if defined(__x86_64__) || defined(__i386__)
@@ -19,11 +21,11 @@ DECLARE_ISA(avx2)
 DECLARE_ISA(avx512)
 #endif
 
-static const struct { train_fn train; dot_fn dot; axpy_fn axpy; } table[] = {
-    {w2v_train_batch_scalar, w2v_dot_scalar, w2v_axpy_scalar},
+static const struct { train_fn train; dot_fn dot; axpy_fn axpy; adagrad_fn adagrad; } table[] = {
+    {w2v_train_batch_scalar, w2v_dot_scalar, w2v_axpy_scalar, w2v_adagrad_scalar},
 #if defined(__x86_64__) || defined(__i386__)
-    {w2v_train_batch_avx2, w2v_dot_avx2, w2v_axpy_avx2},
-    {w2v_train_batch_avx512, w2v_dot_avx512, w2v_axpy_avx512},
+    {w2v_train_batch_avx2, w2v_dot_avx2, w2v_axpy_avx2, w2v_adagrad_avx2},
+    {w2v_train_batch_avx512, w2v_dot_avx512, w2v_axpy_avx512, w2v_adagrad_avx512},
 #endif
 };
 
@@ -68,3 +70,7 @@ int w2v_train_batch(const w2v_model *model, const w2v_params *params,
 
 float w2v_dot(const float *a, const float *b, int32_t n) { return table[w2v_get_isa()].dot(a, b, n); }
 void w2v_axpy(float a, const float *x, float *y, int32_t n) { table[w2v_get_isa()].axpy(a, x, y, n); }
+void w2v_adagrad(float s, const float *x, float eta, float *G, float *y, int32_t n)
+{
+    table[w2v_get_isa()].adagrad(s, x, eta, G, y, n);
+}

@@ -4,6 +4,7 @@
 #if defined(__x86_64__) || defined(__i386__)
 #pragma GCC target("avx2,fma")
 #include <immintrin.h>
+#include <math.h>
 #include "w2v.h"
 
 static inline float hsum256(__m256 v)
@@ -38,6 +39,27 @@ static inline void vec_axpy(float a, const float *x, float *y, int32_t n)
     for (; i + 8 <= n; i += 8)
         _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
     for (; i < n; i++) y[i] += a * x[i];
+}
+
+/* Per-coordinate AdaGrad, 8 lanes at a time: vsqrtps and vdivps are the
+ * exact IEEE operations (correctly rounded), never the rsqrt approximation. */
+static inline void vec_adagrad(float s, const float *restrict x, float eta,
+                               float *restrict G, float *restrict y, int32_t n)
+{
+    __m256 vs = _mm256_set1_ps(s), ve = _mm256_set1_ps(eta);
+    int32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 t = _mm256_mul_ps(vs, _mm256_loadu_ps(x + i));
+        __m256 g = _mm256_fmadd_ps(t, t, _mm256_loadu_ps(G + i));
+        _mm256_storeu_ps(G + i, g);
+        __m256 d = _mm256_div_ps(t, _mm256_sqrt_ps(g));
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(ve, d, _mm256_loadu_ps(y + i)));
+    }
+    for (; i < n; i++) {
+        float t = s * x[i];
+        G[i] += t * t;
+        y[i] += eta * (t / sqrtf(G[i]));
+    }
 }
 
 #define W2V_ISA_NAME avx2

@@ -35,6 +35,23 @@ static inline void vec_axpy(float a, const float *x, float *y, int32_t n)
     }
 }
 
+/* Per-coordinate AdaGrad, 16 lanes at a time with a masked tail: exact
+ * vsqrtps / vdivps. Lanes past the end read G = 1 (not 0), so the masked-off
+ * lanes compute 0/1 instead of raising 0/0, and nothing is stored there. */
+static inline void vec_adagrad(float s, const float *restrict x, float eta,
+                               float *restrict G, float *restrict y, int32_t n)
+{
+    __m512 vs = _mm512_set1_ps(s), ve = _mm512_set1_ps(eta), one = _mm512_set1_ps(1.0f);
+    for (int32_t i = 0; i < n; i += 16) {
+        __mmask16 k = tail_mask(n - i);
+        __m512 t = _mm512_mul_ps(vs, _mm512_maskz_loadu_ps(k, x + i));
+        __m512 g = _mm512_fmadd_ps(t, t, _mm512_mask_loadu_ps(one, k, G + i));
+        _mm512_mask_storeu_ps(G + i, k, g);
+        __m512 d = _mm512_div_ps(t, _mm512_sqrt_ps(g));
+        _mm512_mask_storeu_ps(y + i, k, _mm512_fmadd_ps(ve, d, _mm512_maskz_loadu_ps(k, y + i)));
+    }
+}
+
 #define W2V_ISA_NAME avx512
 #include "train_impl.h"
 #endif

@@ -1,6 +1,7 @@
 /* kernel_scalar.c -- the portable twin of every SIMD kernel: plain loops,
  * baseline x86-64 / any CPU. Reductions stay in order (no -ffast-math), so
  * the compiler cannot reassociate them. */
+#include <math.h>
 #include "w2v.h"
 
 static inline float vec_dot(const float *a, const float *b, int32_t n)
@@ -13,6 +14,18 @@ static inline float vec_dot(const float *a, const float *b, int32_t n)
 static inline void vec_axpy(float a, const float *x, float *y, int32_t n)
 {
     for (int32_t i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+/* Per-coordinate AdaGrad: t = s x_k; G_k += t^2; y_k += eta (t / sqrt(G_k)).
+ * sqrtf is the exact IEEE square root (one sqrtss with -fno-math-errno). */
+static inline void vec_adagrad(float s, const float *restrict x, float eta,
+                               float *restrict G, float *restrict y, int32_t n)
+{
+    for (int32_t i = 0; i < n; i++) {
+        float t = s * x[i];
+        G[i] += t * t;
+        y[i] += eta * (t / sqrtf(G[i]));
+    }
 }
 
 #define W2V_ISA_NAME scalar

@@ -2,10 +2,15 @@
  * per ISA. The including file defines the static inline primitives
  *   float vec_dot(const float *a, const float *b, int32_t n);
  *   void  vec_axpy(float a, const float *x, float *y, int32_t n);   y += a*x
+ *   void  vec_adagrad(float s, const float *x, float eta, float *G, float *y, int32_t n);
+ *         per coordinate: t = s*x; G += t*t; y += eta * (t / sqrt(G))
  * and W2V_ISA_NAME (scalar, avx2, avx512); this file then defines
- *   w2v_train_batch_<isa>, w2v_dot_<isa>, w2v_axpy_<isa>.
+ *   w2v_train_batch_<isa>, w2v_dot_<isa>, w2v_axpy_<isa>, w2v_adagrad_<isa>.
+ * Plain SGD (W2V_LR_SGD) runs exactly the operations it ran before the AdaGrad
+ * modes existed, in the same order, so its results are unchanged bit for bit.
  * Keeping the loop in one place means the ISAs can differ only in the
  * primitives, so the "scalar twin" of every SIMD kernel is the same code. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "tables.h"
@@ -33,6 +38,53 @@ static inline double logistic_step(const float *h, float *u, float *e, float lab
     return compute_loss ? (double)w2v_log1pexp_fast(label > 0.5f ? -f : f) : 0.0;
 }
 
+/* Per-row AdaGrad: G += (s*s) * sq, where sq = |x|^2 / dim, so that G grows by
+ * |s x|^2 / dim; returns the coefficient eta * s / sqrt(G) of the step along x.
+ * Scalar code shared by every ISA (rounded the same everywhere). */
+static inline float adagrad_row_coef(float *G, float s, float sq, float eta)
+{
+    *G += (s * s) * sq;
+    return eta * s / sqrtf(*G);
+}
+
+/* The logistic step under AdaGrad: e collects the unscaled error g u (g = L -
+ * sigmoid(f), no alpha) before u moves; u takes the AdaGrad step of g h with
+ * its accumulator acc (one float per row, or dim floats). hsq = |h|^2 / dim,
+ * used per row only. */
+static inline double logistic_step_adagrad(const float *h, float *u, float *acc, float *e,
+                                           float label, float eta, int32_t dim, int32_t mode,
+                                           float hsq, int compute_loss)
+{
+    float f = vec_dot(h, u, dim);
+    float g = label - w2v_sigmoid_fast(f);
+    vec_axpy(g, u, e, dim);
+    if (mode == W2V_LR_ADAGRAD_COORD)
+        vec_adagrad(g, h, eta, acc, u, dim);
+    else
+        vec_axpy(adagrad_row_coef(acc, g, hsq, eta), h, u, dim);
+    return compute_loss ? (double)w2v_log1pexp_fast(label > 0.5f ? -f : f) : 0.0;
+}
+
+/* The accumulator of row `row` of a matrix: one float, or dim floats. */
+static inline float *acc_row(float *acc, int64_t row, int32_t dim, int32_t mode)
+{
+    return mode == W2V_LR_ADAGRAD_COORD ? acc + row * dim : acc + row;
+}
+
+/* AdaGrad step of input row `word` with gradient step s*e, after the example.
+ * esq = |e|^2 / dim (per row only). */
+static inline void adagrad_input(const w2v_model *m, int32_t mode, int32_t word, const float *e,
+                                 float s, float eta, float esq)
+{
+    const int32_t dim = m->dim;
+    float *v = m->syn0 + (int64_t)word * dim;
+    float *acc = acc_row(m->syn0_acc, word, dim, mode);
+    if (mode == W2V_LR_ADAGRAD_COORD)
+        vec_adagrad(s, e, eta, acc, v, dim);
+    else
+        vec_axpy(adagrad_row_coef(acc, s, esq, eta), e, v, dim);
+}
+
 /* One noise word: two LCG draws pick a slot and a coin (Walker's alias method). */
 static inline int32_t draw_negative(const w2v_model *m, uint64_t *rng)
 {
@@ -56,18 +108,29 @@ static double train_targets(const w2v_model *m, const w2v_params *p, int32_t tar
                             const float *h, float *e, float alpha, uint64_t *rng,
                             int32_t *noise, int64_t *terms)
 {
-    const int32_t dim = m->dim;
+    const int32_t dim = m->dim, mode = p->lr_mode;
     double loss = 0.0;
     for (int32_t d = 0; d < p->negative; d++) {
         noise[d] = draw_negative(m, rng);
         prefetch_row(m->syn1neg + (int64_t)noise[d] * dim, dim);
+        if (mode == W2V_LR_ADAGRAD_COORD)
+            prefetch_row(m->syn1neg_acc + (int64_t)noise[d] * dim, dim);
+        else if (mode == W2V_LR_ADAGRAD_ROW)
+            __builtin_prefetch(m->syn1neg_acc + noise[d], 1, 3);
     }
+    /* |h|^2 / dim, for the per-row accumulators: h is fixed during the example. */
+    float hsq = mode == W2V_LR_ADAGRAD_ROW ? vec_dot(h, h, dim) / (float)dim : 0.0f;
     if (p->hs && target < m->n_coded) {
         const int32_t *pts = m->points + (int64_t)target * m->max_code_len;
         const uint8_t *cds = m->codes + (int64_t)target * m->max_code_len;
         for (int32_t d = 0; d < m->code_lens[target]; d++) {
             float *u = m->syn1 + (int64_t)pts[d] * dim;
-            loss += logistic_step(h, u, e, 1.0f - (float)cds[d], alpha, dim, p->compute_loss);
+            float label = 1.0f - (float)cds[d];
+            if (mode == W2V_LR_SGD)
+                loss += logistic_step(h, u, e, label, alpha, dim, p->compute_loss);
+            else
+                loss += logistic_step_adagrad(h, u, acc_row(m->syn1_acc, pts[d], dim, mode), e,
+                                              label, alpha, dim, mode, hsq, p->compute_loss);
             (*terms)++;
         }
     }
@@ -75,7 +138,12 @@ static double train_targets(const w2v_model *m, const w2v_params *p, int32_t tar
         int32_t word = d < 0 ? target : noise[d];
         if (d >= 0 && word == target) continue;
         float *u = m->syn1neg + (int64_t)word * dim;
-        loss += logistic_step(h, u, e, d < 0 ? 1.0f : 0.0f, alpha, dim, p->compute_loss);
+        float label = d < 0 ? 1.0f : 0.0f;
+        if (mode == W2V_LR_SGD)
+            loss += logistic_step(h, u, e, label, alpha, dim, p->compute_loss);
+        else
+            loss += logistic_step_adagrad(h, u, acc_row(m->syn1neg_acc, word, dim, mode), e,
+                                          label, alpha, dim, mode, hsq, p->compute_loss);
         (*terms)++;
     }
     return loss;
@@ -94,7 +162,11 @@ static double train_sg(const w2v_model *m, const w2v_params *p, const int32_t *s
         float *h = m->syn0 + (int64_t)sen[j] * dim;
         memset(e, 0, sizeof(float) * (size_t)dim);
         loss += train_targets(m, p, sen[i], h, e, alpha, rng, noise, &out->terms);
-        vec_axpy(1.0f, e, h, dim);
+        if (p->lr_mode == W2V_LR_SGD)
+            vec_axpy(1.0f, e, h, dim);
+        else
+            adagrad_input(m, p->lr_mode, sen[j], e, 1.0f, alpha,
+                          p->lr_mode == W2V_LR_ADAGRAD_ROW ? vec_dot(e, e, dim) / (float)dim : 0.0f);
         out->examples++;
     }
     return loss;
@@ -117,8 +189,15 @@ static double train_cbow(const w2v_model *m, const w2v_params *p, const int32_t 
     if (p->cbow_mean) for (int32_t k = 0; k < dim; k++) h[k] *= inv;
     double loss = train_targets(m, p, sen[i], h, e, alpha, rng, noise, &out->terms);
     float scale = p->cbow_mean == 2 ? inv : 1.0f;
-    for (int64_t j = lo; j <= hi; j++)
-        if (j != i) vec_axpy(scale, e, m->syn0 + (int64_t)sen[j] * dim, dim);
+    if (p->lr_mode == W2V_LR_SGD) {
+        for (int64_t j = lo; j <= hi; j++)
+            if (j != i) vec_axpy(scale, e, m->syn0 + (int64_t)sen[j] * dim, dim);
+    } else {
+        /* Every occurrence in the window takes its own step (a repeated word twice). */
+        float esq = p->lr_mode == W2V_LR_ADAGRAD_ROW ? vec_dot(e, e, dim) / (float)dim : 0.0f;
+        for (int64_t j = lo; j <= hi; j++)
+            if (j != i) adagrad_input(m, p->lr_mode, sen[j], e, scale, alpha, esq);
+    }
     out->examples++;
     return loss;
 }
@@ -171,3 +250,7 @@ int W2V_FN(w2v_train_batch)(const w2v_model *m, const w2v_params *p, const w2v_b
 
 float W2V_FN(w2v_dot)(const float *a, const float *b, int32_t n) { return vec_dot(a, b, n); }
 void W2V_FN(w2v_axpy)(float a, const float *x, float *y, int32_t n) { vec_axpy(a, x, y, n); }
+void W2V_FN(w2v_adagrad)(float s, const float *x, float eta, float *G, float *y, int32_t n)
+{
+    vec_adagrad(s, x, eta, G, y, n);
+}

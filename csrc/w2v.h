@@ -28,6 +28,30 @@
  *    input vectors. The error e = sum g*u is added to every context vector:
  *    as is for cbow_mean 0 and 1 (word2vec.c/gensim), times 1/C for
  *    cbow_mean=2 (the seed's exact gradient of the mean).
+ *
+ * Update rules (w2v_params.lr_mode). Every logistic term has the output row u,
+ * the hidden layer h, the label L and f = u.h; write g = L - sigmoid(f)
+ * (= -dE/df), so -dE/du = g h and -dE/dh = g u.
+ *  - W2V_LR_SGD (word2vec.c): u += alpha g h per term; the input rows get
+ *    e = sum alpha g u (read before u moves) after the example.
+ *  - W2V_LR_ADAGRAD_ROW / W2V_LR_ADAGRAD_COORD: alpha is AdaGrad's base step
+ *    eta (still interpolated alpha .. alpha_end over the batch, so a caller
+ *    may decay it). A row w with gradient step x = -dE/dw and accumulator G:
+ *        per row:        G_w += |x|^2 / dim;      w += eta x / sqrt(G_w)
+ *        per coordinate: G_wk += x_k^2;           w_k += eta x_k / sqrt(G_wk)
+ *    Output rows are updated per term (x = g h) with their own accumulator,
+ *    right after e has read them; e = sum g u is the unscaled error (no
+ *    alpha). After the example the input rows take x = e (skip-gram: the
+ *    context row) or x = s e for every context word of the CBOW window, once
+ *    per occurrence, with s = 1 (cbow_mean 0, 1) or 1/C (cbow_mean 2).
+ *    The accumulators are caller-owned float32 arrays in w2v_model, one per
+ *    matrix: one float per row of the matrix (per row, 1/dim of the matrix's
+ *    memory) or the matrix's shape (per coordinate). The caller initialises them, finite and > 0
+ *    (the initial value is the "epsilon" of AdaGrad: yskip uses 1e-8 for every
+ *    coordinate); they only grow, so the division is always by a positive
+ *    number. Under W2V_LR_SGD they are not read and may be NULL.
+ *    sqrt and division are the exact IEEE operations on every ISA (no rsqrt
+ *    approximation), so the ISAs differ only in rounding order.
  */
 #ifndef STREAM_W2V_H
 #define STREAM_W2V_H
@@ -44,6 +68,12 @@ enum {
     W2V_ISA_SCALAR = 0,
     W2V_ISA_AVX2 = 1,
     W2V_ISA_AVX512 = 2
+};
+
+enum {
+    W2V_LR_SGD = 0,           /* plain SGD, word2vec.c's update (the default) */
+    W2V_LR_ADAGRAD_ROW = 1,   /* AdaGrad, one accumulator per row */
+    W2V_LR_ADAGRAD_COORD = 2  /* AdaGrad, one accumulator per coordinate (yskip) */
 };
 
 enum {
@@ -78,6 +108,13 @@ typedef struct {
     const w2v_alias *neg_alias; /* neg_alias_size slots, noise ~ count^ns_exponent; NULL unless negative */
     int64_t neg_alias_size;
     const float *keep_prob;   /* vocab_size, subsampling keep probability; NULL keeps all */
+    /* AdaGrad accumulators (sums of squared gradients), one per matrix, with
+     * the matrix's row count (W2V_LR_ADAGRAD_ROW: one float per row) or shape
+     * (W2V_LR_ADAGRAD_COORD). Required for every matrix the batch updates
+     * under AdaGrad; not read under W2V_LR_SGD (NULL allowed). */
+    float *syn0_acc;
+    float *syn1_acc;
+    float *syn1neg_acc;
 } w2v_model;
 
 typedef struct {
@@ -89,6 +126,7 @@ typedef struct {
     int32_t compute_loss;     /* 1: accumulate the loss */
     float alpha;              /* learning rate at the first token of the batch */
     float alpha_end;          /* ... linearly to this at the last token */
+    int32_t lr_mode;          /* W2V_LR_*: the update rule; alpha is eta under AdaGrad */
 } w2v_params;
 
 typedef struct {
@@ -125,6 +163,9 @@ float w2v_log1pexp(float z);
 /* SIMD primitives of the current ISA, exposed for tests and benchmarks. */
 float w2v_dot(const float *a, const float *b, int32_t n);
 void w2v_axpy(float a, const float *x, float *y, int32_t n);
+/* Per-coordinate AdaGrad step of y with gradient step x' = s*x (x, G, y distinct):
+ * for every k: t = s*x[k]; G[k] += t*t; y[k] += eta * (t / sqrt(G[k])). */
+void w2v_adagrad(float s, const float *x, float eta, float *G, float *y, int32_t n);
 /* CDEF-END */
 
 #endif

@@ -8,6 +8,14 @@ non-contiguous view, a wrong shape, an index out of range. A wrong input is a
 Index arrays (Huffman paths, the negative table) are validated once, when a
 :class:`KernelModel` is built, and copied into read-only arrays the caller
 cannot mutate afterwards; per batch only the token ids are checked (O(n)).
+
+Update rules (``lr_mode``, see csrc/w2v.h): ``"sgd"`` is word2vec.c's plain
+step (the default); ``"adagrad_row"`` and ``"adagrad_coord"`` are AdaGrad with
+one accumulator per row / per coordinate, and ``alpha`` is then its base step
+eta. The accumulators belong to the caller (``syn0_acc``, ``syn1_acc``,
+``syn1neg_acc`` of :class:`KernelModel`): float32, shape ``(rows,)`` per row or
+the matrix's shape per coordinate, finite and > 0 (yskip initialises them to
+1e-8); the kernel adds squared gradients to them in place.
 """
 from __future__ import annotations
 
@@ -23,6 +31,8 @@ ISA_NAMES = ("scalar", "avx2", "avx512")
 #: One slot of the noise distribution's alias table (w2v_alias in csrc/w2v.h).
 ALIAS_DTYPE = np.dtype([("prob", "<f4"), ("alias", "<i4")])
 _MAX_WINDOW = 1 << 20
+#: Update rules, in the order of csrc/w2v.h's W2V_LR_* values.
+LR_MODES = ("sgd", "adagrad_row", "adagrad_coord")
 
 
 class BatchResult(NamedTuple):
@@ -95,6 +105,17 @@ def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> None:
     lib.w2v_axpy(float(alpha), _fptr(x), _fptr(y, writable=True), len(x))
 
 
+def adagrad(s: float, x: np.ndarray, eta: float, G: np.ndarray, y: np.ndarray) -> None:
+    """Per-coordinate AdaGrad in place: ``t = s x; G += t*t; y += eta * t / sqrt(G)``."""
+    x = _vector("x", x)
+    G = _vector("G", G, len(x), writable=True)
+    y = _vector("y", y, len(x), writable=True)
+    if np.may_share_memory(G, y) or np.may_share_memory(x, G) or np.may_share_memory(x, y):
+        raise ValueError("x, G and y must not overlap")
+    lib.w2v_adagrad(float(s), _fptr(x), float(eta), _fptr(G, writable=True),
+                    _fptr(y, writable=True), len(x))
+
+
 def build_alias(weights) -> np.ndarray:
     """Walker's alias table (ALIAS_DTYPE, one slot per word) for ``weights``."""
     w = np.ascontiguousarray(weights, dtype=np.float64)
@@ -142,6 +163,30 @@ def _matrix(name, a, rows: int | None, dim: int | None) -> np.ndarray:
         raise ValueError(f"{name} has {a.shape[0]} rows, needs at least {rows}")
     if dim is not None and a.shape[1] != dim:
         raise ValueError(f"{name} has {a.shape[1]} columns, expected {dim}")
+    return a
+
+
+def _accumulator(name: str, a, matrix: np.ndarray | None, matrix_name: str) -> np.ndarray | None:
+    """An AdaGrad accumulator of ``matrix``: float32, C-contiguous, writable, shape
+    ``(rows,)`` (per row) or ``matrix.shape`` (per coordinate), finite and > 0."""
+    if a is None:
+        return None
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, not {type(a).__name__}")
+    if matrix is None:
+        raise ValueError(f"{name} is given but {matrix_name} is not")
+    a = _float32(name, a, a.ndim, writable=True)
+    if a.shape not in ((matrix.shape[0],), matrix.shape):
+        raise ValueError(f"{name} has shape {a.shape}; expected ({matrix.shape[0]},) for "
+                         f"per-row AdaGrad or {matrix.shape} (the shape of {matrix_name}) "
+                         f"for per-coordinate AdaGrad")
+    if np.may_share_memory(a, matrix):
+        raise ValueError(f"{name} must not share memory with {matrix_name}")
+    # Two reductions, no temporary of the accumulator's size: min > 0 is False for NaN,
+    # max < inf catches +inf.
+    if a.size and not (float(a.min()) > 0.0 and float(a.max()) < math.inf):
+        raise ValueError(f"{name} must be finite and > 0 everywhere "
+                         f"(min {a.min()}, max {a.max()})")
     return a
 
 
@@ -229,10 +274,18 @@ class KernelModel:
     Cheap to build (the tables were checked when they were built), so the
     model builds one whenever the vocabulary grows. Float contents may change
     freely; the index tables are frozen.
+
+    ``syn0_acc``, ``syn1_acc``, ``syn1neg_acc`` are the AdaGrad accumulators
+    of the matrices (module docstring), checked here (finite and > 0: one
+    O(size) pass); afterwards the kernel only adds squares to them, so they
+    stay > 0. A caller that writes them must keep them finite and > 0. They
+    are needed only when :meth:`train` runs with an AdaGrad ``lr_mode``, for
+    the matrices the batch updates; their shape must match the mode.
     """
 
     def __init__(self, syn0, syn1=None, syn1neg=None, *, huffman: HuffmanTables | None = None,
-                 noise: NoiseTable | None = None, keep_prob=None):
+                 noise: NoiseTable | None = None, keep_prob=None, syn0_acc=None,
+                 syn1_acc=None, syn1neg_acc=None):
         syn0 = _matrix("syn0", syn0, None, None)
         vocab, dim = syn0.shape
         if vocab < 1 or dim < 1:
@@ -254,6 +307,9 @@ class KernelModel:
             raise ValueError(f"neg_alias holds word id {noise.max_word}, the vocabulary has {vocab}")
         self.huffman, self.noise = huffman, noise
         self.keep_prob = None if keep_prob is None else _vector("keep_prob", keep_prob, vocab)
+        self.syn0_acc = _accumulator("syn0_acc", syn0_acc, self.syn0, "syn0")
+        self.syn1_acc = _accumulator("syn1_acc", syn1_acc, self.syn1, "syn1")
+        self.syn1neg_acc = _accumulator("syn1neg_acc", syn1neg_acc, self.syn1neg, "syn1neg")
         self._struct = self._build_struct()
 
     def _build_struct(self):
@@ -269,15 +325,27 @@ class KernelModel:
             s.neg_alias, s.neg_alias_size = self.noise._buf, len(self.noise.table)
         self._keep_prob_buf = None if self.keep_prob is None else _fptr(self.keep_prob)
         s.keep_prob = self._keep_prob_buf if self._keep_prob_buf is not None else ffi.NULL
+        accs = []
+        for field in ("syn0_acc", "syn1_acc", "syn1neg_acc"):
+            a = getattr(self, field)
+            buf = ffi.NULL if a is None else _fptr(a, writable=True)
+            setattr(s, field, buf)
+            accs.append(buf)
         # The struct points into these buffers: keep them alive with it.
-        self._refs = (s.syn0, s.syn1, s.syn1neg)
+        self._refs = (s.syn0, s.syn1, s.syn1neg, *accs)
         return s
 
     def train(self, words, sentence_ends, *, sg: int, hs: int, negative: int, window: int,
               cbow_mean: int = 1, alpha: float = 0.025, alpha_end: float | None = None,
-              rng: int = 1, compute_loss: bool = True) -> BatchResult:
-        """Train one batch of sentences in one C call (the GIL is released)."""
+              rng: int = 1, compute_loss: bool = True, lr_mode: str = "sgd") -> BatchResult:
+        """Train one batch of sentences in one C call (the GIL is released).
+
+        ``lr_mode`` is one of :data:`LR_MODES`; under AdaGrad ``alpha`` (to
+        ``alpha_end``) is the base step eta and the accumulators of the
+        matrices this batch updates are required.
+        """
         params = self._params(sg, hs, negative, window, cbow_mean, alpha, alpha_end, compute_loss)
+        params.lr_mode = self._lr_mode(lr_mode, params)
         words = _token_ids(words, self.vocab_size)
         ends = self._sentence_ends(sentence_ends, len(words))
         if not isinstance(rng, (int, np.integer)) or not 0 <= int(rng) < 2**64:
@@ -314,6 +382,27 @@ class KernelModel:
         p.alpha, p.alpha_end = float(alpha), float(alpha_end)
         return p
 
+    def _lr_mode(self, lr_mode, params) -> int:
+        if not isinstance(lr_mode, str) or lr_mode not in LR_MODES:
+            raise ValueError(f"lr_mode must be one of {', '.join(LR_MODES)}, not {lr_mode!r}")
+        mode = LR_MODES.index(lr_mode)
+        if mode == lib.W2V_LR_SGD:
+            return mode
+        ndim = 1 if mode == lib.W2V_LR_ADAGRAD_ROW else 2
+        kind = "per-row (shape (rows,))" if ndim == 1 else "per-coordinate (the matrix's shape)"
+        needed = [("syn0_acc", True), ("syn1_acc", bool(params.hs)),
+                  ("syn1neg_acc", params.negative > 0)]
+        for name, used in needed:
+            if not used:
+                continue
+            acc = getattr(self, name)
+            if acc is None:
+                raise ValueError(f"lr_mode={lr_mode!r} needs {name}, a {kind} accumulator")
+            if acc.ndim != ndim:
+                raise ValueError(f"{name} has shape {acc.shape}, but lr_mode={lr_mode!r} "
+                                 f"needs a {kind} accumulator")
+        return mode
+
     @staticmethod
     def _sentence_ends(ends, n_words: int) -> np.ndarray:
         ends = _indices("sentence_ends", ends, np.int64, 0, n_words + 1)
@@ -335,12 +424,18 @@ def _token_ids(words, vocab_size: int) -> np.ndarray:
 
 
 def train_batch(syn0, syn1, syn1neg, words, sentence_ends, *, points=None, codes=None,
-                code_lens=None, neg_alias=None, keep_prob=None, **kwargs) -> BatchResult:
-    """One-shot form of :meth:`KernelModel.train` that builds and checks the tables too."""
+                code_lens=None, neg_alias=None, keep_prob=None, syn0_acc=None, syn1_acc=None,
+                syn1neg_acc=None, **kwargs) -> BatchResult:
+    """One-shot form of :meth:`KernelModel.train` that builds and checks the tables too.
+
+    ``syn0_acc``, ``syn1_acc``, ``syn1neg_acc`` and ``lr_mode`` as in
+    :class:`KernelModel` and :meth:`KernelModel.train`.
+    """
     given = [x is not None for x in (points, codes, code_lens)]
     if any(given) and not all(given):
         raise ValueError("points, codes and code_lens must be given together")
     huffman = HuffmanTables(points, codes, code_lens) if all(given) else None
     noise = None if neg_alias is None else NoiseTable(neg_alias)
-    model = KernelModel(syn0, syn1, syn1neg, huffman=huffman, noise=noise, keep_prob=keep_prob)
+    model = KernelModel(syn0, syn1, syn1neg, huffman=huffman, noise=noise, keep_prob=keep_prob,
+                        syn0_acc=syn0_acc, syn1_acc=syn1_acc, syn1neg_acc=syn1neg_acc)
     return model.train(words, sentence_ends, **kwargs)

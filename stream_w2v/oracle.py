@@ -42,6 +42,25 @@ Labels: the logistic label of a term is ``L = 1`` for "this is the word" and
 noise words (0); for hierarchical softmax it is ``L = 1 - code`` (eq. 61:
 word2vec.c takes branch bit 1 as the negative class).
 
+Update rules (``lr_mode``, csrc/w2v.h). ``"sgd"`` is the above: a step of
+``-alpha *`` the gradient. Under AdaGrad (Duchi et al. 2011; yskip, Kaji &
+Kobayashi 2017, uses the per-coordinate form) every row ``w`` of a matrix has
+an accumulator ``G`` of squared gradients, and a step along a gradient ``x``
+of the loss is (:func:`adagrad_update`)
+
+    per row (``"adagrad_row"``):          G_w  += |x|^2 / dim,  w   -= eta x / sqrt(G_w)
+    per coordinate (``"adagrad_coord"``): G_wk += x_k^2,        w_k -= eta x_k / sqrt(G_wk)
+
+with ``eta`` the example's ``alpha``. The output rows step per logistic term
+with ``x = dE/du = -(L - sigma(f)) h`` (:func:`logistic_step_adagrad`); the
+error ``e = -dE/dh`` is collected unscaled (no ``alpha``) and the input rows
+step after the example with ``x = -e`` (skip-gram; CBOW with cbow_mean 0 or 1:
+word2vec.c's update direction, ``C`` times the gradient of the mean for
+cbow_mean 1) or ``x = -e / C`` (cbow_mean 2), once per occurrence in the
+window. Since the accumulator includes the step's own gradient, the first step
+of a coordinate is ``eta x / sqrt(G0 + x^2)``: about ``eta`` whatever the size
+of ``x`` when ``x^2 >> G0``.
+
 The sigmoid. The kernels read sigmoid from a table over [-6, 6] and clamp
 outside: ``sigmoid(x) = sigmoid(+-6)`` for ``|x| > 6``. The oracle uses the
 exact ``1 / (1 + exp(-x))``; with ``sigmoid_clamp=6.0`` (the default of
@@ -60,6 +79,8 @@ import numpy as np
 
 #: The kernels' sigmoid range: |x| > MAX_EXP reads the end of the table.
 MAX_EXP = 6.0
+#: Update rules, as in ``_native.LR_MODES``.
+LR_MODES = ("sgd", "adagrad_row", "adagrad_coord")
 
 _LCG_MUL = 25214903917
 _LCG_ADD = 11
@@ -187,6 +208,40 @@ def logistic_step(h: np.ndarray, out: np.ndarray, row: int, label: int, alpha: f
     return log1pexp(-f if label == 1 else f)
 
 
+def adagrad_update(mat: np.ndarray, acc: np.ndarray, row: int, grad: np.ndarray, eta: float,
+                   lr_mode: str) -> None:
+    """One AdaGrad step of ``mat[row]`` along the loss gradient ``grad`` (in place).
+
+    ``"adagrad_row"``: ``acc`` has one entry per row, ``acc[row] += |grad|^2 / dim``;
+    ``"adagrad_coord"``: ``acc`` has ``mat``'s shape, ``acc[row] += grad**2``.
+    Then ``mat[row] -= eta * grad / sqrt(acc[row])`` with the *updated* accumulator.
+    """
+    if lr_mode == "adagrad_row":
+        acc[row] += float(grad @ grad) / len(grad)
+    elif lr_mode == "adagrad_coord":
+        acc[row] += grad * grad
+    else:
+        raise ValueError(f"not an AdaGrad mode: {lr_mode!r}")
+    mat[row] -= eta * grad / np.sqrt(acc[row])
+
+
+def logistic_step_adagrad(h: np.ndarray, out: np.ndarray, acc: np.ndarray, row: int, label: int,
+                          eta: float, e: np.ndarray, lr_mode: str,
+                          clamp: float | None = None) -> float:
+    """:func:`logistic_step` under AdaGrad; returns the term's loss.
+
+    ``g = L - sigma(f)`` (no learning rate), ``e += g u`` (``-dE/dh``, read
+    before ``u`` moves), then ``u`` takes an AdaGrad step along
+    ``dE/du = -g h`` with its accumulator ``acc[row]``.
+    """
+    u = out[row]
+    f = float(u @ h)
+    g = label - sigmoid(f, clamp)
+    e += g * u
+    adagrad_update(out, acc, row, -g * h, eta, lr_mode)
+    return log1pexp(-f if label == 1 else f)
+
+
 def hs_terms(target: int, points, codes, code_lens) -> list[tuple[int, int]]:
     """The (syn1 row, label) pairs of ``target``'s Huffman path, root first; label = 1 - code.
 
@@ -293,6 +348,10 @@ class OracleResult(NamedTuple):
     examples: int
     terms: int
     rng: int
+    # The AdaGrad accumulators after the batch (float64 copies; None when not given).
+    syn0_acc: np.ndarray | None = None
+    syn1_acc: np.ndarray | None = None
+    syn1neg_acc: np.ndarray | None = None
 
 
 def draw_negative(r: int, neg_alias) -> tuple[int, int]:
@@ -379,7 +438,8 @@ def plan_batch(words, sentence_ends, *, sg: int, hs: int, negative: int, window:
 
 
 def apply_example(ex: Example, syn0, syn1, syn1neg, *, cbow_mean: int,
-                  clamp: float | None = MAX_EXP) -> float:
+                  clamp: float | None = MAX_EXP, lr_mode: str = "sgd",
+                  accs=(None, None, None)) -> float:
     """Applies one example in place (float64 arrays); returns its loss.
 
     ``h`` is the context word's row (skip-gram, one input; pass cbow_mean=1)
@@ -387,7 +447,14 @@ def apply_example(ex: Example, syn0, syn1, syn1neg, *, cbow_mean: int,
     word and the noise words, each through :func:`logistic_step` with the
     same ``h`` and one shared error ``e``. Then ``e`` goes to the inputs:
     as is (skip-gram; CBOW with cbow_mean 0 or 1) or ``e / C`` (cbow_mean 2).
+
+    Under AdaGrad (``lr_mode`` not ``"sgd"``; ``accs`` are the float64
+    accumulators of syn0, syn1, syn1neg, updated in place) the same terms go
+    through :func:`logistic_step_adagrad`, and every input takes the AdaGrad
+    step along ``-e`` (or ``-e / C``), in the window's order.
     """
+    if lr_mode != "sgd":
+        return _apply_example_adagrad(ex, syn0, syn1, syn1neg, cbow_mean, clamp, lr_mode, accs)
     h = cbow_hidden(syn0, ex.inputs, cbow_mean)   # one input: sum = mean = that row
     e = np.zeros(syn0.shape[1])
     loss = 0.0
@@ -401,11 +468,27 @@ def apply_example(ex: Example, syn0, syn1, syn1neg, *, cbow_mean: int,
     return loss
 
 
+def _apply_example_adagrad(ex, syn0, syn1, syn1neg, cbow_mean, clamp, lr_mode, accs) -> float:
+    acc0, acc1, accn = accs
+    h = cbow_hidden(syn0, ex.inputs, cbow_mean)
+    e = np.zeros(syn0.shape[1])                    # -dE/dh, no learning rate in it
+    loss = 0.0
+    for row, label in ex.hs:
+        loss += logistic_step_adagrad(h, syn1, acc1, row, label, ex.alpha, e, lr_mode, clamp)
+    for row, label in ex.ns:
+        loss += logistic_step_adagrad(h, syn1neg, accn, row, label, ex.alpha, e, lr_mode, clamp)
+    scale = 1.0 / len(ex.inputs) if cbow_mean == 2 else 1.0
+    for c in ex.inputs:                            # a word twice in the window steps twice
+        adagrad_update(syn0, acc0, c, -scale * e, ex.alpha, lr_mode)
+    return loss
+
+
 def train_batch_oracle(syn0, syn1, syn1neg, words, sentence_ends, *, sg: int, hs: int,
                        negative: int, window: int, cbow_mean: int = 1, alpha: float = 0.025,
                        alpha_end: float | None = None, points=None, codes=None, code_lens=None,
                        neg_alias=None, keep_prob=None, rng: int = 1, compute_loss: bool = True,
-                       sigmoid_clamp: float | None = MAX_EXP) -> OracleResult:
+                       sigmoid_clamp: float | None = MAX_EXP, lr_mode: str = "sgd",
+                       syn0_acc=None, syn1_acc=None, syn1neg_acc=None) -> OracleResult:
     """The float64 replay of ``_native.train_batch`` with the same arguments.
 
     The inputs are not modified: the result holds new float64 matrices, the
@@ -417,17 +500,25 @@ def train_batch_oracle(syn0, syn1, syn1neg, words, sentence_ends, *, sg: int, hs
     Skip-gram is word2vec.c's: for every (context, center) pair the context
     word's input vector is ``h`` and is updated right after its pair.
     ``cbow_mean`` is ignored for skip-gram.
+
+    ``lr_mode`` and the accumulators ``syn0_acc``, ``syn1_acc``, ``syn1neg_acc``
+    (per row: shape ``(rows,)``; per coordinate: the matrix's shape) are
+    ``_native.train_batch``'s; the result carries the updated accumulators.
     """
+    if lr_mode not in LR_MODES:
+        raise ValueError(f"lr_mode must be one of {', '.join(LR_MODES)}, not {lr_mode!r}")
     plan = plan_batch(words, sentence_ends, sg=sg, hs=hs, negative=negative, window=window,
                       alpha=alpha, alpha_end=alpha_end, points=points, codes=codes,
                       code_lens=code_lens, neg_alias=neg_alias, keep_prob=keep_prob, rng=rng)
     syn0 = np.array(syn0, dtype=np.float64)
     syn1 = None if syn1 is None else np.array(syn1, dtype=np.float64)
     syn1neg = None if syn1neg is None else np.array(syn1neg, dtype=np.float64)
+    accs = tuple(None if a is None else np.array(a, dtype=np.float64)
+                 for a in (syn0_acc, syn1_acc, syn1neg_acc))
     loss = 0.0
     for ex in plan.examples:
         loss += apply_example(ex, syn0, syn1, syn1neg, cbow_mean=1 if sg else cbow_mean,
-                              clamp=sigmoid_clamp)
+                              clamp=sigmoid_clamp, lr_mode=lr_mode, accs=accs)
     terms = sum(len(ex.hs) + len(ex.ns) for ex in plan.examples)
     return OracleResult(syn0, syn1, syn1neg, loss if compute_loss else 0.0, plan.words_kept,
-                        len(plan.examples), terms, plan.rng)
+                        len(plan.examples), terms, plan.rng, *accs)

@@ -42,12 +42,59 @@ plus float32 entries (16u), argument rounding (32u, slope <= 1) and arithmetic
 (3 * 16u), and beyond +-16 exp(-16) (z or the end value is returned): EPS_LOSS
 ~ 1.2e-5 per term, plus |df| of the term (the slope is <= 1). Summed over the
 terms of the batch.
+
+AdaGrad (``lr_mode`` "adagrad_row" / "adagrad_coord"). The same replay, to
+first order in u, but the errors are carried PER COORDINATE (a vector per
+row, and one per accumulator entry) because the step divides each coordinate
+by its own sqrt(G_k): a 2-norm bound would have to divide by the smallest
+G_k of the row. With t = s x the step's gradient (output row: s = g =
+L - sigma(f), x = h; input row: s = 1 or float32(1/C), x = e), the new
+per-operation bounds are (a dot product, an axpy and g as above, except that
+g = L - sigma(f) now has no alpha: |dg| <= EPS_SIGMOID + |df|/4 + u|g|):
+
+- per coordinate: t_k = s x_k: |dt_k| <= |s| |dx_k| + |ds| |x_k| + u |t_k|;
+  G'_k = G_k + t_k^2: |dG'_k| <= |dG_k| + 2 |t_k| |dt_k| + u (t_k^2 + G'_k);
+  d_k = t_k / sqrt(G'_k): sqrt and the division are correctly rounded (u
+  each), and to first order sqrt(G' + dG') = sqrt(G') (1 + dG'/(2G')), so
+  |dd_k| <= |dt_k| / sqrt(G'_k) + |d_k| (|dG'_k| / (2 G'_k) + 2u);
+  y'_k = y_k + alpha d_k: |dy'_k| <= |dy_k| + |alpha| |dd_k| + |dalpha| |d_k|
+  + u (|alpha d_k| + |y'_k|) (one or two roundings, with or without FMA);
+- per row: q = |x|^2 / dim is one dot product and a division (computed once
+  per example: h is fixed, and so is e after the terms):
+  |dq| <= (2 sum|x_k||dx_k| + dim u |x|^2) / dim + u q; G' = G + (s s) q:
+  three roundings, |dG'| <= |dG| + (2|s||ds| + u s^2) q + s^2 |dq| + u (s^2 q + G');
+  c = alpha s / sqrt(G'): |dc| <= (|dalpha| |s| + |alpha| |ds|) / sqrt(G') +
+  |c| (|dG'| / (2 G') + 3u); then y += c x is an axpy.
+
+Where the bound is meaningful. An AdaGrad step is an SGD step with the
+per-coordinate (or per-row) learning rate eta / sqrt(G'), at most
+eta / sqrt(G0) (G0: the initial accumulator); its derivative in t_k is
+eta G_k / G'_k^(3/2) <= eta / sqrt(G0). Every error of a row therefore reaches
+the rows updated after it multiplied by up to that effective rate, exactly as
+the SGD bound's errors are multiplied by alpha, and a worst-case bound of a
+sequential replay compounds with it: with eta = 0.1 and G0 = 1e-4 (rate 10)
+it exceeds one step after ~40 chained examples and overflows after ~90,
+although the measured float32 - float64 difference stays ~1e-6 (it has random
+signs; the bound cannot assume that). The first-order expansion of 1/sqrt
+also needs |dG| << G. So the tests draw G0 in [1e-4, ~1e3] (float32(1e-4)
+is the smallest) and scale eta (alpha, alpha_end) down until
+eta / sqrt(G0) <= 0.1 (MAX_EFFECTIVE_RATE), the largest alpha of the SGD
+tests: a large G0 with eta <= 0.1 (rate ~constant) and G0 = 1e-4 with
+eta <= 1e-3 (the step saturates at ~eta per coordinate at once, as yskip's
+does) are both covered. In that range the bound stays below ~1% of what a
+batch moves a row (test_adagrad_bound_is_tight_enough, which also shows that
+dividing by the accumulator *before* adding the step's own square is caught).
+yskip's G0 = 1e-8 with eta = 0.1 (rate 1000) is the same arithmetic on
+smaller numbers; it is not a range where a worst-case bound can separate a
+wrong rule from rounding. The accumulators are compared with the same
+per-entry bounds as the matrices.
 """
 from __future__ import annotations
 
 import heapq
 import math
 from contextlib import contextmanager
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -132,9 +179,27 @@ def test_huffman_tree_is_a_prefix_code():
     assert lens[4] <= lens[1]                                                # frequent = short
 
 
+LR_MODES = ["adagrad_row", "adagrad_coord"]
+MAX_EFFECTIVE_RATE = 0.1     # eta / sqrt(G0) in the AdaGrad tests: see the module docstring
+# AdaGrad: every (sg, hs, ns); CBOW's cbow_mean is drawn (None) rather than parametrized.
+ADAGRAD_MODES = [(sg, hs, ns, 1 if sg else None) for sg in (1, 0)
+                 for hs, ns in [(1, 0), (0, 1), (1, 1)]]
+ADAGRAD_IDS = [("sg" if sg else "cbow") + ("-hs" if hs else "") + ("-ns" if ns else "")
+               for sg, hs, ns, _ in ADAGRAD_MODES]
+ACC_NAMES = ("syn0_acc", "syn1_acc", "syn1neg_acc")
+
+
 @st.composite
-def batch_cases(draw, sg, hs, ns, cbow_mean):
-    """A random model + batch for one mode: kwargs for train_batch, and float32 matrices."""
+def batch_cases(draw, sg, hs, ns, cbow_mean, lr_mode="sgd"):
+    """A random model + batch for one mode: kwargs for train_batch, and float32 matrices.
+
+    Under AdaGrad the accumulators go into kw (``syn0_acc`` ...): float32,
+    G0 (1 + spread r) with G0 >= 1e-4 (module docstring) and r uniform in
+    [0, 1) per entry. Plain SGD draws exactly what it drew before AdaGrad
+    existed (no extra draws), so its examples are unchanged.
+    """
+    if cbow_mean is None:
+        cbow_mean = draw(st.sampled_from([0, 1, 2]))
     V = draw(st.integers(1, 50))
     counts = np.array(draw(st.lists(st.integers(1, 1000), min_size=V, max_size=V)))
     dim = draw(st.sampled_from([1, 7, 100, 301]) | st.integers(1, 40))
@@ -169,14 +234,42 @@ def batch_cases(draw, sg, hs, ns, cbow_mean):
     sentences = draw(st.lists(st.lists(st.integers(-1, V - 1), max_size=8), min_size=1, max_size=3))
     words = np.array([t for s in sentences for t in s], dtype=np.int32)
     ends = np.cumsum([len(s) for s in sentences]).astype(np.int64)
-    return (init(V, c0), syn1, syn1neg), words, ends, kw
+    mats = (init(V, c0), syn1, syn1neg)
+    if lr_mode != "sgd":
+        kw["lr_mode"] = lr_mode
+        g0 = draw(st.sampled_from([1e-4, 1e-2, 1.0]) | st.floats(1e-4, 10.0))
+        spread = draw(st.just(0.0) | st.floats(0.0, 100.0))
+        # Effective learning rate eta / sqrt(G) <= 0.1 (module docstring): scale eta down.
+        eta_max = max(kw["alpha"], kw["alpha_end"] or 0.0)
+        if eta_max > MAX_EFFECTIVE_RATE * math.sqrt(g0):
+            shrink = MAX_EFFECTIVE_RATE * math.sqrt(g0) / eta_max
+            kw["alpha"] *= shrink
+            if kw["alpha_end"] is not None:
+                kw["alpha_end"] *= shrink
+        for name, m in zip(ACC_NAMES, mats):
+            if m is not None:
+                shape = (len(m),) if lr_mode == "adagrad_row" else m.shape
+                kw[name] = (g0 * (1.0 + spread * rs.random(shape))).astype(np.float32)
+    return mats, words, ends, kw
 
 
 def run_kernel(mats, words, ends, kw):
     """The kernel on float32 copies of ``mats``: (new matrices, BatchResult)."""
-    mats = tuple(None if m is None else m.copy() for m in mats)
-    res = _native.train_batch(*mats, words, ends, **kw)
+    mats, _, res = run_kernel_acc(mats, words, ends, kw)
     return mats, res
+
+
+def run_kernel_acc(mats, words, ends, kw):
+    """The kernel on copies of ``mats`` and of the accumulators in ``kw``:
+    (new matrices, new accumulators, BatchResult)."""
+    mats = tuple(None if m is None else m.copy() for m in mats)
+    kw = {k: (v.copy() if k in ACC_NAMES and v is not None else v) for k, v in kw.items()}
+    res = _native.train_batch(*mats, words, ends, **kw)
+    return mats, tuple(kw.get(name) for name in ACC_NAMES), res
+
+
+def accumulators(kw):
+    return tuple(kw.get(name) for name in ACC_NAMES)
 
 
 # ---------------------------------------------------------------- the derived tolerance
@@ -190,8 +283,13 @@ def float32_error_bounds(mats, words, ends, kw):
 
     Replays the oracle's plan in float64 alongside first-order error bounds
     (module docstring). Returns ([bound per row of syn0, syn1, syn1neg],
-    loss bound, [float64 matrices of the replay]).
+    loss bound, [float64 matrices of the replay]). Under AdaGrad the bounds
+    are the row 2-norms of :func:`adagrad_error_bounds`'s per-entry bounds.
     """
+    if kw.get("lr_mode", "sgd") != "sgd":
+        b = adagrad_error_bounds(mats, words, ends, kw)
+        rows = [None if e is None else np.sqrt((e ** 2).sum(axis=1)) for e in b.err]
+        return rows, b.loss_err, b.val
     plan_kw = {k: v for k, v in kw.items() if k != "cbow_mean"}
     plan = oracle.plan_batch(words, ends, **plan_kw)
     cbow_mean = 1 if kw["sg"] else kw["cbow_mean"]
@@ -237,6 +335,113 @@ def float32_error_bounds(mats, words, ends, kw):
             val[0][c] += scale * e
             err[0][c] += scale * de + U * (2 * scale * _norm(e) + _norm(val[0][c]))
     return err, loss_err, val
+
+
+class AdagradBounds(NamedTuple):
+    err: list          # per-entry bounds of syn0, syn1, syn1neg (None where absent)
+    acc_err: list      # per-entry bounds of their accumulators
+    loss_err: float
+    val: list          # the float64 replay: matrices ...
+    acc_val: list      # ... and accumulators
+
+
+def _adagrad_step_bound(w, dw, acc, dacc, row, s, ds, x, dx, alpha, dalpha, per_row, q, dq):
+    """The AdaGrad step of row ``w`` (error ``dw``) along t = s x, with its bounds
+    (module docstring): updates ``acc[row]``, ``dacc[row]``; returns (w', dw').
+    ``q``, ``dq``: |x|^2 / dim and its bound (per row only)."""
+    G, dG = acc[row], dacc[row]
+    if per_row:
+        ss = s * s
+        Gn = G + ss * q
+        r3 = Gn ** 1.5
+        c = alpha * s / math.sqrt(Gn)
+        dc = (abs(s) / math.sqrt(Gn) * dalpha
+              + abs(alpha) * (G * ds + 0.5 * abs(s) ** 3 * dq + 0.5 * abs(s) * dG) / r3
+              + abs(c) * 4.5 * U)
+        dGn = dG + 2 * abs(s) * ds * q + ss * dq + U * (2 * ss * q + Gn)
+        wn = w + c * x
+        dwn = dw + abs(c) * dx + dc * np.abs(x) + U * (np.abs(c * x) + np.abs(wn))
+    else:
+        t = s * x
+        dt = abs(s) * dx + ds * np.abs(x) + (U * np.abs(t) if s != 1.0 else 0.0)
+        Gn = G + t * t
+        r3 = Gn ** 1.5
+        d = t / np.sqrt(Gn)
+        dd = (G * dt + 0.5 * np.abs(t) * dG) / r3 + np.abs(d) * 3 * U
+        dGn = dG + 2 * np.abs(t) * dt + U * (t * t + Gn)
+        wn = w + alpha * d
+        dwn = dw + abs(alpha) * dd + dalpha * np.abs(d) + U * (np.abs(alpha * d) + np.abs(wn))
+    acc[row], dacc[row] = Gn, dGn
+    return wn, dwn
+
+
+def adagrad_error_bounds(mats, words, ends, kw) -> AdagradBounds:
+    """Per-entry first-order bounds on |float32 kernel - float64 oracle| under AdaGrad.
+
+    The same replay as :func:`float32_error_bounds` with the bounds of the
+    module docstring's AdaGrad section, carried per coordinate.
+    """
+    per_row = kw["lr_mode"] == "adagrad_row"
+    plan_kw = {k: v for k, v in kw.items() if k not in ("cbow_mean", "lr_mode", *ACC_NAMES)}
+    plan = oracle.plan_batch(words, ends, **plan_kw)
+    cbow_mean = 1 if kw["sg"] else kw["cbow_mean"]
+    val = [None if m is None else m.astype(np.float64) for m in mats]
+    err = [None if m is None else np.zeros(m.shape) for m in mats]
+    acc = [None if a is None else a.astype(np.float64) for a in accumulators(kw)]
+    dacc = [None if a is None else np.zeros(a.shape) for a in acc]
+    loss_err = 0.0
+    dim = mats[0].shape[1]
+    alpha_max = max(abs(kw["alpha"]), abs(kw.get("alpha_end") or 0.0))
+    for ex in plan.examples:
+        C = len(ex.inputs)
+        h = val[0][ex.inputs[0]].copy()
+        dh = err[0][ex.inputs[0]].copy()
+        for c in ex.inputs[1:]:
+            h += val[0][c]
+            dh += err[0][c] + U * np.abs(h)
+        if cbow_mean and C > 1:
+            h /= C
+            dh = dh / C + 2 * U * np.abs(h)
+        alpha = ex.alpha
+        dalpha = U * abs(alpha) + 2 * U * alpha_max
+        hq = float(h @ h) / dim
+        dhq = (2 * float(np.abs(h) @ dh) + dim * U * float(h @ h)) / dim + U * hq
+        e = np.zeros(dim)
+        de = np.zeros(dim)
+        for m, (row, label) in [(1, t) for t in ex.hs] + [(2, t) for t in ex.ns]:
+            u, du = val[m][row].copy(), err[m][row].copy()
+            f = float(u @ h)
+            df = float(np.abs(h) @ du + np.abs(u) @ dh + du @ dh) + dim * U * float(np.abs(u) @ np.abs(h))
+            g = label - oracle.sigmoid(f, oracle.MAX_EXP)
+            dg = EPS_SIGMOID + 0.25 * df + U * abs(g)
+            e += g * u
+            de += abs(g) * du + dg * np.abs(u) + U * (np.abs(g * u) + np.abs(e))
+            val[m][row], err[m][row] = _adagrad_step_bound(
+                u, du, acc[m], dacc[m], row, g, dg, h, dh, alpha, dalpha, per_row, hq, dhq)
+            loss_err += EPS_LOSS + df
+        # The kernel's scale is float32(1/C) for cbow_mean 2 (one rounding), else exactly 1.
+        scale = 1.0 / C if cbow_mean == 2 else 1.0
+        dscale = U * scale if (cbow_mean == 2 and C > 1) else 0.0
+        eq = float(e @ e) / dim
+        deq = (2 * float(np.abs(e) @ de) + dim * U * float(e @ e)) / dim + U * eq
+        for c in ex.inputs:
+            val[0][c], err[0][c] = _adagrad_step_bound(
+                val[0][c].copy(), err[0][c].copy(), acc[0], dacc[0], c, scale, dscale, e, de,
+                alpha, dalpha, per_row, eq, deq)
+    return AdagradBounds(err, dacc, loss_err, val, acc)
+
+
+def assert_entries_within_bounds(got, want, bounds, what, names=("syn0", "syn1", "syn1neg")):
+    """Entry-wise |got - want| within the derived bound (1% slack for O(u^2) terms;
+    1e-30 absolute for roundings that underflow, which the bound does not model)."""
+    for name, g, w, b in zip(names, got, want, bounds):
+        if g is None:
+            continue
+        diff = np.abs(g.astype(np.float64) - w)
+        bad = diff > b * 1.01 + 1e-30
+        assert not bad.any(), (
+            f"{what}: {name} entries {np.argwhere(bad)[:5].tolist()} differ by {diff[bad][:5]} "
+            f"> derived bound {b[bad][:5]}")
 
 
 def assert_within_bounds(got, want, bounds, what):
@@ -326,6 +531,133 @@ def test_bound_is_tight_enough_to_see_one_wrong_term():
     assert np.abs(want.syn0 - mats[0]).max() > 0          # the batch did train
 
 
+# ---------------------------------------------------------------- AdaGrad: kernel vs oracle
+
+@pytest.mark.parametrize("isa", ISA_PARAMS)
+@pytest.mark.parametrize("lr_mode", LR_MODES)
+@pytest.mark.parametrize("mode", ADAGRAD_MODES, ids=ADAGRAD_IDS)
+@settings(max_examples=15)
+@given(data=st.data())
+def test_adagrad_kernel_matches_oracle(isa, lr_mode, mode, data):
+    """Matrices, accumulators and loss within the per-entry bound of the module docstring."""
+    mats, words, ends, kw = data.draw(batch_cases(*mode, lr_mode=lr_mode))
+    with using_isa(isa):
+        got, got_acc, res = run_kernel_acc(mats, words, ends, kw)
+    want = oracle.train_batch_oracle(*mats, words, ends, **kw)
+
+    assert res.rng == want.rng
+    assert (res.words_kept, res.examples, res.terms) == (want.words_kept, want.examples, want.terms)
+
+    b = adagrad_error_bounds(mats, words, ends, kw)
+    want_acc = (want.syn0_acc, want.syn1_acc, want.syn1neg_acc)
+    for r, w in zip(b.val + b.acc_val, (want.syn0, want.syn1, want.syn1neg) + want_acc):
+        if r is not None:                                           # same trajectory
+            np.testing.assert_allclose(r, w, rtol=1e-12, atol=1e-14)
+    assert_entries_within_bounds(got, (want.syn0, want.syn1, want.syn1neg), b.err, isa)
+    assert_entries_within_bounds(got_acc, want_acc, b.acc_err, isa, ACC_NAMES)
+    assert abs(res.loss - want.loss) <= b.loss_err * 1.01 + 1e-12
+
+
+@pytest.mark.parametrize("lr_mode", LR_MODES)
+@pytest.mark.parametrize("mode", ADAGRAD_MODES, ids=ADAGRAD_IDS)
+@settings(max_examples=6)
+@given(data=st.data())
+def test_adagrad_same_rng_same_bytes(lr_mode, mode, data):
+    mats, words, ends, kw = data.draw(batch_cases(*mode, lr_mode=lr_mode))
+    for isa in AVAILABLE:
+        with using_isa(isa):
+            m1, a1, r1 = run_kernel_acc(mats, words, ends, kw)
+            m2, a2, r2 = run_kernel_acc(mats, words, ends, kw)
+        assert r1 == r2
+        for a, b in zip(m1 + a1, m2 + a2):
+            assert (a is None and b is None) or a.tobytes() == b.tobytes()
+
+
+@pytest.mark.skipif(len(AVAILABLE) < 2, reason="CPU has only the scalar kernels")
+@pytest.mark.parametrize("lr_mode", LR_MODES)
+@pytest.mark.parametrize("mode", ADAGRAD_MODES, ids=ADAGRAD_IDS)
+@settings(max_examples=6)
+@given(data=st.data())
+def test_adagrad_isas_agree(lr_mode, mode, data):
+    """The SIMD AdaGrad kernels agree with the scalar twin within twice the oracle bound."""
+    mats, words, ends, kw = data.draw(batch_cases(*mode, lr_mode=lr_mode))
+    b = adagrad_error_bounds(mats, words, ends, kw)
+    with using_isa("scalar"):
+        ref, ref_acc, rref = run_kernel_acc(mats, words, ends, kw)
+    as64 = lambda ms: [None if m is None else m.astype(np.float64) for m in ms]   # noqa: E731
+    twice = lambda bs: [None if x is None else 2 * x for x in bs]                # noqa: E731
+    for isa in AVAILABLE[1:]:
+        with using_isa(isa):
+            got, got_acc, res = run_kernel_acc(mats, words, ends, kw)
+        assert (res.rng, res.words_kept, res.examples, res.terms) == \
+            (rref.rng, rref.words_kept, rref.examples, rref.terms)
+        assert_entries_within_bounds(got, as64(ref), twice(b.err), f"{isa} vs scalar")
+        assert_entries_within_bounds(got_acc, as64(ref_acc), twice(b.acc_err), f"{isa} vs scalar",
+                                     ACC_NAMES)
+        assert abs(res.loss - rref.loss) <= 2 * b.loss_err * 1.01 + 1e-12
+
+
+def _adagrad_case(lr_mode, g0, eta, sg=1):
+    rs = np.random.default_rng(0)
+    V, dim = 10, 50
+    mats = ((rs.uniform(-0.1, 0.1, (V, dim))).astype(np.float32), None,
+            (rs.uniform(-0.1, 0.1, (V, dim))).astype(np.float32))
+    kw = dict(sg=sg, hs=0, negative=5, window=3, cbow_mean=1, alpha=eta, rng=3, lr_mode=lr_mode,
+              neg_alias=_native.build_alias(np.arange(1, V + 1) ** 0.75))
+    for name, m in zip(ACC_NAMES, mats):
+        if m is not None:
+            kw[name] = np.full((V,) if lr_mode == "adagrad_row" else m.shape, g0, np.float32)
+    words, ends = np.arange(2 * V, dtype=np.int32) % V, np.array([V, 2 * V])
+    return mats, words, ends, kw
+
+
+def _old_accumulator_update(mat, acc, row, grad, eta, lr_mode):
+    """A plausible wrong AdaGrad: divides by sqrt(G) *before* adding the step's own square."""
+    root = np.sqrt(acc[row])
+    acc[row] += float(grad @ grad) / len(grad) if lr_mode == "adagrad_row" else grad * grad
+    mat[row] -= eta * grad / root
+
+
+@pytest.mark.parametrize("lr_mode", LR_MODES)
+@pytest.mark.parametrize("g0,eta", [(1e-4, 1e-3), (1.0, 0.1)])
+def test_adagrad_bound_is_tight_enough(lr_mode, g0, eta, monkeypatch):
+    """The derived AdaGrad tolerance at the tests' largest effective rate (0.1):
+
+    every row's bound (2-norm) is < 1/100 of what the batch moves the row, and
+    the kernel is out of the bound of an oracle that divides by the
+    accumulator before adding the step's own gradient (a small change of
+    rule: a wrong rule cannot hide in the tolerance)."""
+    mats, words, ends, kw = _adagrad_case(lr_mode, g0, eta)
+    b = adagrad_error_bounds(mats, words, ends, kw)
+    want = oracle.train_batch_oracle(*mats, words, ends, **kw)
+    for before, after, bound in ((mats[0], want.syn0, b.err[0]), (mats[2], want.syn1neg, b.err[2])):
+        moved = np.sqrt(((after - before) ** 2).sum(axis=1))
+        row_bound = np.sqrt((bound ** 2).sum(axis=1))
+        assert moved.min() > 0                                  # every row trained
+        assert np.all(row_bound < moved / 100), (row_bound / moved).max()
+    got, got_acc, _ = run_kernel_acc(mats, words, ends, kw)
+    assert_entries_within_bounds(got, (want.syn0, None, want.syn1neg), b.err, "right rule")
+    monkeypatch.setattr(oracle, "adagrad_update", _old_accumulator_update)
+    wrong = oracle.train_batch_oracle(*mats, words, ends, **kw)
+    with pytest.raises(AssertionError, match="derived bound"):
+        assert_entries_within_bounds(got, (wrong.syn0, None, wrong.syn1neg), b.err, "wrong rule")
+
+
+def test_sgd_ignores_accumulators():
+    """lr_mode="sgd" (the default) neither reads nor writes accumulators that are passed."""
+    args = _small()
+    mats = [args[k].copy() for k in ("syn0", "syn1", "syn1neg")]
+    mats[0][:] = np.arange(mats[0].size, dtype=np.float32).reshape(mats[0].shape) / 100
+    plain = [m.copy() for m in mats]
+    accs = [np.full(m.shape, 0.5, np.float32) for m in mats]
+    r1 = _call(syn0=plain[0], syn1=plain[1], syn1neg=plain[2])
+    r2 = _call(syn0=mats[0], syn1=mats[1], syn1neg=mats[2], syn0_acc=accs[0], syn1_acc=accs[1],
+               syn1neg_acc=accs[2], lr_mode="sgd")
+    assert r1 == r2
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(plain, mats))
+    assert all(np.all(a == 0.5) for a in accs)
+
+
 # ---------------------------------------------------------------- tables and primitives
 
 def test_sigmoid_table_accuracy():
@@ -368,6 +700,33 @@ def test_dot_and_axpy_match_numpy(isa, vecs, a):
     exact_axpy = y.astype(np.float64) + float(a) * x.astype(np.float64)
     tol = U * (np.abs(float(a) * x.astype(np.float64)) + np.abs(exact_axpy)) + 2 * TINY
     assert np.all(np.abs(out - exact_axpy) <= tol)
+
+
+@pytest.mark.parametrize("isa", ISA_PARAMS)
+@given(_VEC, st.floats(-10, 10, width=32), st.floats(0.0, 1.0, width=32), st.integers(0, 2**32 - 1))
+def test_adagrad_primitive_matches_numpy(isa, vecs, s, eta, seed):
+    """w2v_adagrad: t = s x; G += t^2; y += eta t / sqrt(G), within the per-entry
+    bound of the module docstring (exact sqrt and division on every ISA)."""
+    x = np.array(vecs[0], dtype=np.float32)
+    y = np.array(vecs[1], dtype=np.float32)
+    G = (10.0 ** np.random.default_rng(seed).uniform(-4, 3, len(x))).astype(np.float32)
+    s, eta = float(s), float(eta)
+    t = s * x.astype(np.float64)
+    Gn = G.astype(np.float64) + t * t
+    d = t / np.sqrt(Gn)
+    yn = y.astype(np.float64) + eta * d
+    # Every rounding also has an absolute error <= TINY when it underflows (subnormal
+    # t, d or y); sqrt(G) >= 1e-2 amplifies t's by up to 100.
+    dt = U * np.abs(t) + TINY
+    dG = 2 * np.abs(t) * dt + U * (t * t + Gn) + 2 * TINY
+    dd = dt / np.sqrt(Gn) + np.abs(d) * (dG / (2 * Gn) + 2 * U) + 2 * TINY
+    dy = eta * dd + U * (np.abs(eta * d) + np.abs(yn)) + 2 * TINY
+    G2, y2 = G.copy(), y.copy()
+    with using_isa(isa):
+        _native.adagrad(s, x, eta, G2, y2)
+    assert np.all(np.abs(G2 - Gn) <= dG * 1.01)
+    assert np.all(np.abs(y2 - yn) <= dy * 1.01)
+    assert np.all(G2 >= G)                                    # accumulators only grow
 
 
 @given(st.lists(st.floats(0.0, 1e6), min_size=1, max_size=200).filter(lambda w: sum(w) > 0))
@@ -492,3 +851,144 @@ def test_set_isa_checks_the_cpu():
             with pytest.raises(ValueError, match=name):
                 _native.set_isa(name)
     assert _native.kernel_info()["available"] == AVAILABLE
+
+
+# ---------------------------------------------------------------- AdaGrad input checks
+
+def _nonzero_syn0():
+    return (np.arange(12, dtype=np.float32).reshape(4, 3) - 5) / 10
+
+
+def _accs(mode="adagrad_coord", value=1e-3):
+    args = _small()
+    return {name: np.full(args[m].shape if mode == "adagrad_coord" else (len(args[m]),),
+                          value, np.float32)
+            for name, m in zip(ACC_NAMES, ("syn0", "syn1", "syn1neg"))}
+
+
+@pytest.mark.parametrize("lr_mode", LR_MODES)
+def test_valid_adagrad_call_trains(lr_mode):
+    accs = _accs(lr_mode)
+    res = _call(lr_mode=lr_mode, syn0=_nonzero_syn0(), **accs)
+    assert res.words_kept == 4 and res.terms > 0
+    assert all(np.all(a >= np.float32(1e-3)) for a in accs.values())
+    assert any(np.any(a > np.float32(1e-3)) for a in accs.values())     # gradients were added
+
+
+@pytest.mark.parametrize("name", ACC_NAMES)
+def test_float64_accumulator_is_a_type_error(name):
+    accs = _accs()
+    accs[name] = accs[name].astype(np.float64)
+    with pytest.raises(TypeError, match=name):
+        _call(lr_mode="adagrad_coord", **accs)
+    accs[name] = accs[name].tolist()
+    with pytest.raises(TypeError, match=name):
+        _call(lr_mode="adagrad_coord", **accs)
+
+
+@pytest.mark.parametrize("name", ACC_NAMES)
+def test_non_contiguous_accumulator_is_a_value_error(name):
+    accs = _accs()
+    rows, dim = accs[name].shape
+    accs[name] = np.full((rows, 2 * dim), 1e-3, np.float32)[:, ::2]
+    with pytest.raises(ValueError, match=f"{name}.*contiguous"):
+        _call(lr_mode="adagrad_coord", **accs)
+
+
+@pytest.mark.parametrize("name", ACC_NAMES)
+@pytest.mark.parametrize("shape", ["rows+1", "dim+1", "3d", "flat"])
+def test_wrongly_shaped_accumulator_is_a_value_error(name, shape):
+    accs = _accs()
+    rows, dim = accs[name].shape
+    new = {"rows+1": (rows + 1, dim), "dim+1": (rows, dim + 1), "3d": (rows, dim, 1),
+           "flat": (rows * dim,)}[shape]
+    accs[name] = np.full(new, 1e-3, np.float32)
+    with pytest.raises(ValueError, match=name):
+        _call(lr_mode="adagrad_coord", **accs)
+
+
+@pytest.mark.parametrize("name", ACC_NAMES)
+@pytest.mark.parametrize("bad", [0.0, -1e-3, float("nan"), float("inf"), -0.0])
+def test_non_positive_or_non_finite_accumulator_is_a_value_error(name, bad):
+    for mode in LR_MODES:
+        accs = _accs(mode)
+        accs[name].flat[-1] = bad
+        with pytest.raises(ValueError, match=f"{name}.*finite and > 0"):
+            _call(lr_mode=mode, **accs)
+
+
+def test_read_only_accumulator_is_a_value_error():
+    accs = _accs()
+    accs["syn0_acc"].flags.writeable = False
+    with pytest.raises(ValueError, match="syn0_acc.*writable"):
+        _call(lr_mode="adagrad_coord", **accs)
+
+
+def test_accumulator_sharing_its_matrix_is_a_value_error():
+    syn0 = np.full((4, 3), 1e-3, np.float32)
+    with pytest.raises(ValueError, match="syn0_acc.*share"):
+        _call(syn0=syn0, lr_mode="adagrad_coord", **{**_accs(), "syn0_acc": syn0})
+
+
+@pytest.mark.parametrize("name", ACC_NAMES)
+def test_missing_accumulator_is_a_value_error(name):
+    for mode in LR_MODES:
+        accs = _accs(mode)
+        del accs[name]
+        with pytest.raises(ValueError, match=f"{mode}.*{name}"):
+            _call(lr_mode=mode, **accs)
+
+
+def test_accumulator_of_an_unused_matrix_may_be_absent():
+    accs = _accs("adagrad_row")
+    del accs["syn1_acc"]
+    res = _call(lr_mode="adagrad_row", hs=0, **accs)            # no HS: syn1 is not updated
+    assert res.terms > 0
+
+
+def test_accumulator_without_its_matrix_is_a_value_error():
+    with pytest.raises(ValueError, match="syn1_acc.*syn1"):
+        _call(syn1=None, hs=0, points=None, codes=None, code_lens=None,
+              lr_mode="adagrad_coord", **_accs())
+
+
+@pytest.mark.parametrize("mode,other", [("adagrad_row", "adagrad_coord"),
+                                        ("adagrad_coord", "adagrad_row")])
+def test_accumulator_shape_must_match_the_mode(mode, other):
+    with pytest.raises(ValueError, match=f"syn0_acc.*{mode}"):
+        _call(lr_mode=mode, **_accs(other))
+
+
+@pytest.mark.parametrize("bad", ["adagrad", "SGD", 1, None, "adam"])
+def test_unknown_lr_mode_is_a_value_error(bad):
+    with pytest.raises(ValueError, match="lr_mode"):
+        _call(lr_mode=bad, **_accs())
+
+
+def test_kernel_model_checks_accumulators_once_and_trains_repeatedly():
+    """KernelModel checks at construction; train() then only checks the mode against shapes."""
+    args = _small()
+    accs = _accs("adagrad_row")
+    model = _native.KernelModel(_nonzero_syn0(), args["syn1"], args["syn1neg"],
+                                huffman=_native.HuffmanTables(args["points"], args["codes"],
+                                                              args["code_lens"]),
+                                noise=_native.NoiseTable(args["neg_alias"]), **accs)
+    kw = dict(sg=0, hs=1, negative=2, window=2, lr_mode="adagrad_row")
+    first = model.train(args["words"], args["sentence_ends"], **kw)
+    before = accs["syn0_acc"].copy()
+    model.train(args["words"], args["sentence_ends"], **{**kw, "rng": first.rng})
+    assert np.all(accs["syn0_acc"] > before)                   # caller-owned, updated in place
+    with pytest.raises(ValueError, match="syn0_acc"):
+        model.train(args["words"], args["sentence_ends"], **{**kw, "lr_mode": "adagrad_coord"})
+    with pytest.raises(ValueError, match="syn0_acc"):
+        _native.KernelModel(args["syn0"], syn0_acc=np.zeros(4, np.float32))
+
+
+def test_adagrad_primitive_checks_inputs():
+    x, G, y = np.ones(3, np.float32), np.ones(3, np.float32), np.ones(3, np.float32)
+    with pytest.raises(TypeError, match="G"):
+        _native.adagrad(1.0, x, 0.1, G.astype(np.float64), y)
+    with pytest.raises(ValueError, match="y"):
+        _native.adagrad(1.0, x, 0.1, G, np.ones(4, np.float32))
+    with pytest.raises(ValueError, match="overlap"):
+        _native.adagrad(1.0, x, 0.1, G, G)

@@ -11,6 +11,16 @@ tolerance, and far above float64 rounding of the loss / eps ~ 1e-11):
   through the same ``apply_example`` the batch replay uses, for skip-gram
   (h = one context row) and CBOW (h = sum or mean of the window).
 
+Under AdaGrad (``lr_mode`` "adagrad_row" / "adagrad_coord") the same finite
+differences check the closed form of one example's step: every row w that the
+example touches once moves by ``-eta x / sqrt(G')`` with ``x`` the gradient of
+the loss at the example's start and ``G' = G + x**2`` (per coordinate) or
+``G + |x|^2 / dim`` (per row) the accumulator *after* adding the step's own
+square; untouched rows and their accumulators stay. Accumulators are drawn in
+[1e-2, 10] and eta <= 0.5, so the step's sensitivity to an error of x,
+eta / sqrt(G) <= 5, keeps the finite-difference error (~1e-10) far below the
+tolerance.
+
 For CBOW with the mean (``cbow_mean=1``, word2vec.c's and gensim's default),
 ``h = (1/C) sum_c v_c``, so ``dE/dv_c = (1/C) dE/dh`` per occurrence, but
 word2vec.c adds the whole ``-alpha dE/dh`` to every context word: its input
@@ -23,7 +33,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stream_w2v import oracle
@@ -253,3 +263,106 @@ def test_draw_negative_uses_the_alias_table():
     for r in range(50):
         word, r2 = oracle.draw_negative(r, (prob, alias))
         assert word == 1 and r2 == oracle.lcg(oracle.lcg(r))
+
+
+# ---------------------------------------------------------------- AdaGrad
+
+def expected_adagrad(mat, acc, grad, eta, lr_mode):
+    """Closed form of one AdaGrad step of every row along ``grad``: (new mat, new acc)."""
+    if lr_mode == "adagrad_row":
+        acc_new = acc + (grad ** 2).sum(axis=1) / mat.shape[1]
+        return mat - eta * grad / np.sqrt(acc_new)[:, None], acc_new
+    acc_new = acc + grad ** 2
+    return mat - eta * grad / np.sqrt(acc_new), acc_new
+
+
+@pytest.mark.parametrize("lr_mode", ["adagrad_row", "adagrad_coord"])
+@pytest.mark.parametrize("sg,cbow_mean", [(1, 1), (0, 0), (0, 1), (0, 2)])
+@pytest.mark.parametrize("hs,ns", [(1, 0), (0, 1), (1, 1)])
+@settings(max_examples=10)
+@given(small_problem(), st.data())
+def test_adagrad_example_is_scaled_gradient(lr_mode, sg, cbow_mean, hs, ns, problem, data):
+    """One example under AdaGrad: each touched row moves by -eta x / sqrt(G') with x the
+    finite-difference gradient and G' the accumulator after adding x's square.
+
+    Distinct rows in the example (a distinct CBOW window, a path of distinct
+    inner nodes, distinct noise words), so each row steps once along its
+    gradient at the example's start. cbow_mean=1 steps along C times the
+    gradient (word2vec.c's update direction, as for SGD).
+    """
+    V, dim, syn0, syn1neg, alpha, rs = problem
+    syn1 = rs.uniform(-1, 1, (V - 1, dim))
+    center = data.draw(st.integers(0, V - 1))
+    if sg:
+        inputs = (data.draw(st.integers(0, V - 1)),)
+    else:
+        inputs = tuple(data.draw(st.lists(st.integers(0, V - 1), min_size=1, max_size=5,
+                                          unique=True)))
+    path = _hs_path(rs, V - 1, data.draw(st.integers(1, V - 1))) if hs else ()
+    terms = _ns_terms(rs, V, center, data.draw(st.integers(0, 4))) if ns else ()
+    ex = oracle.Example(inputs, center, alpha, path, terms)
+    per_row = lr_mode == "adagrad_row"
+    accs = [rs.uniform(1e-2, 10, len(m) if per_row else m.shape) for m in (syn0, syn1, syn1neg)]
+
+    new = [syn0.copy(), syn1.copy(), syn1neg.copy()]
+    new_accs = [a.copy() for a in accs]
+    loss = oracle.apply_example(ex, *new, cbow_mean=cbow_mean, clamp=None, lr_mode=lr_mode,
+                                accs=new_accs)
+    assert loss == pytest.approx(_loss_of(ex, syn0, syn1, syn1neg, cbow_mean), rel=1e-12)
+
+    grads = numgrad(lambda: _loss_of(ex, syn0, syn1, syn1neg, cbow_mean), [syn0, syn1, syn1neg])
+    grads[0] = grads[0] * (len(inputs) if (not sg and cbow_mean == 1) else 1.0)
+    for mat, acc, grad, got, got_acc in zip((syn0, syn1, syn1neg), accs, grads, new, new_accs):
+        want, want_acc = expected_adagrad(mat, acc, grad, alpha, lr_mode)
+        np.testing.assert_allclose(got_acc, want_acc, rtol=1e-6, atol=ATOL)
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=ATOL)
+
+
+def test_adagrad_update_closed_form():
+    """adagrad_update by hand: per row G += |x|^2/dim, per coordinate G_k += x_k^2, then
+    w -= eta x / sqrt(G) with the new G; other rows untouched."""
+    x = np.array([3.0, -4.0])
+    mat, acc = np.zeros((2, 2)), np.array([1.0, 7.0])
+    oracle.adagrad_update(mat, acc, 0, x, 0.5, "adagrad_row")
+    assert acc.tolist() == [1.0 + 25.0 / 2, 7.0]
+    np.testing.assert_allclose(mat[0], -0.5 * x / math.sqrt(13.5), rtol=1e-15)
+    assert mat[1].tolist() == [0.0, 0.0]
+    mat, acc = np.zeros((2, 2)), np.array([[1.0, 2.0], [3.0, 4.0]])
+    oracle.adagrad_update(mat, acc, 1, x, 0.5, "adagrad_coord")
+    assert acc.tolist() == [[1.0, 2.0], [12.0, 20.0]]
+    np.testing.assert_allclose(mat[1], [-0.5 * 3 / math.sqrt(12), 0.5 * 4 / math.sqrt(20)], rtol=1e-15)
+    with pytest.raises(ValueError):
+        oracle.adagrad_update(mat, acc, 0, x, 0.5, "sgd")
+
+
+def test_adagrad_first_step_is_about_eta_with_yskips_epsilon():
+    """With yskip's G0 = 1e-8, the first step of a coordinate whose gradient is >> 1e-4 is
+    eta * sign: AdaGrad's scale invariance, whatever the gradient's size."""
+    eta, x = 0.1, np.array([1e-2, -3.0, 0.5])
+    mat, acc = np.zeros((1, 3)), np.full((1, 3), 1e-8)
+    oracle.adagrad_update(mat, acc, 0, x, eta, "adagrad_coord")
+    np.testing.assert_allclose(mat[0], -eta * np.sign(x), rtol=1e-4)
+
+
+def test_logistic_step_adagrad_reads_u_before_it_moves():
+    """e collects g u with the old u and no learning rate; u steps with its own accumulator."""
+    h, u0 = np.array([1.0, 2.0]), np.array([0.5, -0.25])
+    out, acc, e = u0[None, :].copy(), np.array([[0.1, 0.2]]), np.zeros(2)
+    oracle.logistic_step_adagrad(h, out, acc, 0, 1, 0.05, e, "adagrad_coord")
+    g = 1 - oracle.sigmoid(float(u0 @ h))
+    np.testing.assert_allclose(e, g * u0, rtol=1e-15)
+    G = np.array([0.1, 0.2]) + (g * h) ** 2
+    np.testing.assert_allclose(acc[0], G, rtol=1e-15)
+    np.testing.assert_allclose(out[0], u0 + 0.05 * g * h / np.sqrt(G), rtol=1e-15)
+
+
+def test_sgd_is_the_default_and_rejects_nothing_new():
+    words = np.array([0, 1, 2, 1], np.int32)
+    rs = np.random.default_rng(1)
+    syn0, syn1neg = rs.uniform(-1, 1, (3, 2)), rs.uniform(-1, 1, (3, 2))
+    kw = dict(sg=1, hs=0, negative=2, window=2, neg_alias=(np.ones(3), np.arange(3)), rng=9)
+    a = oracle.train_batch_oracle(syn0, None, syn1neg, words, [4], **kw)
+    b = oracle.train_batch_oracle(syn0, None, syn1neg, words, [4], lr_mode="sgd", **kw)
+    assert np.array_equal(a.syn0, b.syn0) and a.syn0_acc is None
+    with pytest.raises(ValueError, match="lr_mode"):
+        oracle.train_batch_oracle(syn0, None, syn1neg, words, [4], lr_mode="adam", **kw)
