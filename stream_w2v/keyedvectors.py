@@ -14,27 +14,20 @@ Two things differ, because a streaming model grows and trains forever:
   epoch instead of publishing a new snapshot, which could race with
   ``_replace`` and resurrect an old vocabulary.
 
-Also here: the word2vec.c text and binary formats. The writer is atomic; the
-reader trusts no size in the file (see ``load_word2vec_format``).
+The word2vec.c formats and the evaluations live in their own modules,
+``word2vec_format`` and ``evaluation``; the methods here that gensim users
+call (``save_word2vec_format``, ``load_word2vec_format``,
+``evaluate_word_analogies``, ``evaluate_word_pairs``) delegate to them.
 """
-import contextlib
 import logging
-import math
-import os
-import re
-import stat
-import tempfile
 from numbers import Integral
 
 import numpy as np
 
+from stream_w2v import word2vec_format
+
 logger = logging.getLogger(__name__)
 
-MAX_DIM = 10_000  # bound on the header's dim: larger is a corrupt header, not a model
-MAX_WORD_BYTES = 65_536  # a longer "word" means the reader lost sync with the records
-_MAX_HEADER_BYTES = 64  # "n_words dim\n" with two 18-digit numbers still fits
-_MAX_NUMBER_CHARS = 64  # per text value, to bound one text line before reading it
-_CHUNK = 1 << 20  # binary reader's read size
 _KEY_TYPES = (str, int, np.integer)
 _QUERY_TYPES = _KEY_TYPES + (np.ndarray,)
 
@@ -251,66 +244,16 @@ class KeyedVectors:
         section being 'Total accuracy', each with 'correct' and 'incorrect'
         lists of 4-tuples, as gensim. Questions are answered in batches of
         matrix products, which is why this is much faster than gensim."""
-        s = self._snap
-        ok_vocab = _ok_vocab(s, restrict_vocab, case_insensitive)
-        sections, questions = [], []
-        with open(analogies, "rb") as fin:
-            for line_no, raw in enumerate(fin):
-                line = raw.decode("utf8")
-                if line.startswith(": "):
-                    sections.append({"section": line.lstrip(": ").strip(), "correct": [], "incorrect": []})
-                    continue
-                if not sections:
-                    raise ValueError(f"Missing section header before line #{line_no} in {analogies}")
-                words = [w.upper() for w in line.split()] if case_insensitive else line.split()
-                if len(words) == 4 and all(w in ok_vocab for w in words):
-                    questions.append((sections[-1], tuple(words)))
-        end = len(s.vectors) if not restrict_vocab else min(restrict_vocab, len(s.vectors))
-        batch = max(1, 8_000_000 // max(end, 1))  # bounds the score matrix to ~32 MB
-        for start in range(0, len(questions), batch):
-            chunk = questions[start:start + batch]
-            rows = np.array([[ok_vocab[w] for w in q[:3]] for _, q in chunk])
-            _answer_analogies(s, ok_vocab, case_insensitive, end, chunk, rows)
-        total = {
-            "section": "Total accuracy",
-            "correct": [q for sec in sections for q in sec["correct"]],
-            "incorrect": [q for sec in sections for q in sec["incorrect"]],
-        }
-        answered = len(total["correct"]) + len(total["incorrect"])
-        score = len(total["correct"]) / answered if answered else 0.0
-        return score, sections + [total]
+        from stream_w2v import evaluation  # here, not at the top: it imports this module's query helpers
+        return evaluation.word_analogies(self._snap, analogies, restrict_vocab, case_insensitive)
 
     def evaluate_word_pairs(self, pairs, delimiter="\t", restrict_vocab=300000, case_insensitive=True,
                             encoding="utf8"):
         """Correlation with human similarity judgements ('w1<TAB>w2<TAB>score'
         lines, '#' comments). Returns ((pearson, p), (spearman, p), oov_ratio %),
         as gensim; the p-values are the two-sided t-test ones scipy reports."""
-        s = self._snap
-        ok_vocab = _ok_vocab(s, restrict_vocab, case_insensitive)
-        gold, model, oov = [], [], 0
-        with open(pairs, encoding=encoding) as fin:
-            for line in fin:
-                if not line or line.startswith("#"):
-                    continue
-                parts = line.split(delimiter)
-                if case_insensitive:
-                    parts = [p.upper() for p in parts]
-                try:
-                    a, b, sim = parts
-                    sim = float(sim)
-                except ValueError:
-                    continue  # gensim skips malformed lines too
-                if a not in ok_vocab or b not in ok_vocab:
-                    oov += 1
-                    continue
-                gold.append(sim)
-                model.append(_cosine32(s, ok_vocab[a], ok_vocab[b]))
-        if not gold:
-            raise ValueError(f"No valid similarity judgements found in {pairs}")
-        gold, model = np.array(gold), np.array(model, dtype=np.float64)
-        pearson = _pearson(gold, model)
-        spearman = _pearson(_rankdata(gold), _rankdata(model))
-        return pearson, spearman, 100.0 * oov / (len(gold) + oov)
+        from stream_w2v import evaluation  # see evaluate_word_analogies
+        return evaluation.word_pairs(self._snap, pairs, delimiter, restrict_vocab, case_insensitive, encoding)
 
     # -- word2vec.c formats ----------------------------------------------------
 
@@ -320,34 +263,13 @@ class KeyedVectors:
         + little-endian float32 + '\\n', as word2vec.c). Atomic: a crash
         leaves either the old file or the new one."""
         s = self._snap
-        n, dim = s.vectors.shape
-        if sort_by_count and s.counts is not None:
-            order = np.argsort(-s.counts, kind="stable")
-        else:
-            order = np.arange(n)
-        keys = [str(s.index_to_key[i]) for i in order]
-        for key in keys:
-            if not key or " " in key or "\n" in key:
-                raise ValueError(f"key {key!r} cannot be stored in word2vec format (empty, space or newline)")
-        # '%.9g' is the shortest format that gives back every float32 exactly
-        row_format = " ".join(["%.9g"] * dim)
-        with _atomic_file(fname) as fout:
-            fout.write(f"{n} {dim}\n".encode("ascii"))
-            for start in range(0, n, 4096):
-                block = s.vectors[order[start:start + 4096]].astype("<f4")
-                block_keys = keys[start:start + 4096]
-                if binary:
-                    out = b"".join(k.encode("utf8") + b" " + row.tobytes() + b"\n" for k, row in zip(block_keys, block))
-                else:
-                    out = "".join(f"{k} {row_format % tuple(row.tolist())}\n" for k, row in zip(block_keys, block))
-                    out = out.encode("utf8")
-                fout.write(out)
+        word2vec_format.save(fname, s.index_to_key, s.vectors, s.counts, binary=binary, sort_by_count=sort_by_count)
 
     @classmethod
     def load_word2vec_format(cls, fname, *, binary=False, limit=None, encoding="utf8", unicode_errors="strict"):
         """Read a word2vec.c / gensim file, trusting nothing in it.
 
-        The header's dim must be in [1, MAX_DIM], and the word count (or
+        The header's dim must be in [1, word2vec_format.MAX_DIM], and the word count (or
         `limit`, if smaller) must fit in the bytes the file really has, so the
         array allocated is never much bigger than the file. Any malformed,
         truncated or undecodable input raises ValueError naming the file and
@@ -355,34 +277,12 @@ class KeyedVectors:
         vector, as in gensim. The file stores no counts, so, as gensim does,
         counts are made up in descending file order. Only regular files.
         """
-        if limit is not None and (not isinstance(limit, Integral) or limit < 0):
-            raise ValueError(f"limit must be None or an int >= 0, got {limit!r}")
-        with open(fname, "rb") as fin:
-            st = os.fstat(fin.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                raise ValueError(f"{fname}: not a regular file")
-            n_words, dim = _read_header(fin, fname)
-            n = n_words if limit is None else min(n_words, limit)
-            available = st.st_size - fin.tell()
-            min_record = 4 * dim + 2 if binary else 2 * dim + 1  # 1-byte word, separators, no final '\n'
-            if n * min_record > available:
-                raise ValueError(
-                    f"{fname}: header claims {n_words} words of dim {dim}, but only {available} bytes follow"
-                    " (truncated, or not a word2vec file?)")
-            vectors = np.empty((n, dim), dtype=np.float32)
-            read = _read_binary if binary else _read_text
-            keys = read(fin, fname, vectors, encoding, unicode_errors)
-        first = {}
-        for i, key in enumerate(keys):
-            first.setdefault(key, i)
-        if len(first) != len(keys):
-            logger.warning("%s: %d repeated words; keeping the first vector of each", fname, len(keys) - len(first))
-            rows = np.fromiter(first.values(), dtype=np.int64, count=len(first))
-            keys, vectors = list(first), vectors[rows]
-        return cls(keys, vectors, counts=np.arange(len(keys), 0, -1, dtype=np.int64))
+        keys, vectors, counts = word2vec_format.load(fname, binary=binary, limit=limit, encoding=encoding,
+                                                     unicode_errors=unicode_errors)
+        return cls(keys, vectors, counts=counts)
 
 
-# -- query helpers ---------------------------------------------------------------
+# -- query helpers (evaluation.py uses _top and _cosine32 too) ----------------------
 
 
 def _as_list(value):
@@ -427,205 +327,3 @@ def _cosine32(s, i, j):
     similarities (Spearman) come out the same."""
     norms = s.norms()
     return float(np.dot(s.vectors[i] / norms[i], s.vectors[j] / norms[j]))
-
-
-def _ok_vocab(s, restrict_vocab, case_insensitive):
-    """Evaluation vocabulary: the first `restrict_vocab` keys (upper-cased if
-    case-insensitive) -> row; of several case variants the first row wins."""
-    ok = {}
-    for i, key in enumerate(s.index_to_key[:restrict_vocab]):
-        ok.setdefault(key.upper() if case_insensitive else key, i)
-    return ok
-
-
-def _answer_analogies(s, ok_vocab, case_insensitive, end, chunk, rows):
-    """Score a batch of questions at once, then apply gensim's per-question
-    rule: among the top 5 that are not an input word, the first whose
-    (upper-cased) key is neither a, b nor c is the prediction."""
-    unit = s.vectors[rows] / s.norms()[rows][..., None]  # (batch, 3, dim): a, b, c
-    query = unit[:, 1] + unit[:, 2] - unit[:, 0]
-    query /= np.maximum(np.linalg.norm(query, axis=1, keepdims=True), 1e-30)
-    scores = (query @ s.vectors[:end].T) / s.norms()[:end]
-    for (section, words), input_rows, row_scores in zip(chunk, rows, scores):
-        skip = set(input_rows.tolist())
-        sims = [i for i in _top(row_scores, 5 + 3) if i not in skip][:5]
-        predicted = None
-        for i in sims:
-            key = s.index_to_key[i]
-            predicted = key.upper() if case_insensitive else key
-            if predicted in ok_vocab and predicted not in words[:3]:
-                break
-        section["correct" if predicted == words[3] else "incorrect"].append(words)
-
-
-# -- statistics without scipy ------------------------------------------------------
-
-
-def _rankdata(x):
-    """Ranks 1..n, ties get the average of the ranks they span (scipy's 'average')."""
-    order = np.argsort(x, kind="mergesort")
-    xs = x[order]
-    new_group = np.concatenate(([True], xs[1:] != xs[:-1]))
-    starts = np.flatnonzero(new_group)
-    ends = np.append(starts[1:], len(x))
-    ranks = np.empty(len(x))
-    ranks[order] = ((starts + ends + 1) / 2.0)[np.cumsum(new_group) - 1]
-    return ranks
-
-
-def _pearson(x, y):
-    """(r, two-sided p). The p-value is the t-test one scipy gives for Pearson
-    and Spearman: with t = r sqrt((n-2)/(1-r^2)), P(|T| >= t) for n-2 degrees
-    of freedom equals I_{1-r^2}((n-2)/2, 1/2)."""
-    n = len(x)
-    if n < 2:
-        return math.nan, math.nan
-    xm, ym = x - x.mean(), y - y.mean()
-    denom = math.sqrt(float(np.dot(xm, xm)) * float(np.dot(ym, ym)))
-    if denom == 0:
-        return math.nan, math.nan
-    r = max(-1.0, min(1.0, float(np.dot(xm, ym)) / denom))
-    if n == 2:
-        return r, 1.0
-    return r, _betainc((n - 2) / 2.0, 0.5, (1.0 - r) * (1.0 + r))
-
-
-def _betainc(a, b, x):
-    """Regularized incomplete beta I_x(a, b) (Numerical Recipes, 6.4)."""
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    if x > (a + 1.0) / (a + b + 2.0):  # the continued fraction converges fast only below this point
-        return 1.0 - _betainc(b, a, 1.0 - x)
-    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    return math.exp(log_front) * _beta_fraction(a, b, x) / a
-
-
-def _beta_fraction(a, b, x, eps=1e-15, tiny=1e-300):
-    """Continued fraction of I_x(a, b), evaluated by the modified Lentz method."""
-    c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 10_000):
-        for numerator in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
-                          -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
-            d = 1.0 + numerator * d
-            d = 1.0 / (d if abs(d) > tiny else tiny)
-            c = 1.0 + numerator / c
-            c = c if abs(c) > tiny else tiny
-            h *= d * c
-        if abs(d * c - 1.0) < eps:
-            break
-    return h
-
-
-# -- file helpers -------------------------------------------------------------------
-
-
-def _umask():
-    try:  # reading it without os.umask(), whose set-and-restore races other threads
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except OSError:
-        pass
-    return 0o022
-
-
-@contextlib.contextmanager
-def _atomic_file(path):
-    """A binary file that replaces `path` only once completely written and fsynced."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 would surprise users
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
-def _read_header(fin, fname):
-    line = fin.readline(_MAX_HEADER_BYTES)
-    m = re.fullmatch(rb"[ \t]*(\d{1,18})[ \t]+(\d{1,18})[ \t\r]*\n", line)
-    if m is None:
-        raise ValueError(f"{fname}: line 1: expected a header 'n_words dim', got {line[:40]!r}")
-    n_words, dim = int(m.group(1)), int(m.group(2))
-    if not 1 <= dim <= MAX_DIM:
-        raise ValueError(f"{fname}: line 1: dim {dim} is outside [1, {MAX_DIM}]")
-    return n_words, dim
-
-
-def _decode(raw, encoding, errors, where):
-    try:
-        return raw.decode(encoding, errors)
-    except UnicodeDecodeError as e:
-        raise ValueError(f"{where}: word is not valid {encoding} ({e})") from e
-
-
-def _read_text(fin, fname, vectors, encoding, errors):
-    n, dim = vectors.shape
-    max_line = MAX_WORD_BYTES + _MAX_NUMBER_CHARS * dim
-    keys = []
-    for i in range(n):
-        where = f"{fname}: line {i + 2}"
-        raw = fin.readline(max_line + 1)
-        if not raw:
-            raise ValueError(f"{where}: file ends after {i} of {n} words (truncated?)")
-        if len(raw) > max_line:
-            raise ValueError(f"{where}: line longer than {max_line} bytes")
-        parts = _decode(raw, encoding, errors, where).rstrip().split(" ")
-        if len(parts) != dim + 1 or not parts[0]:
-            raise ValueError(f"{where}: expected a word and {dim} numbers, got {len(parts)} fields"
-                             " (is this really the text format?)")
-        try:
-            with np.errstate(over="ignore"):  # 1e99 becomes inf in float32, as in gensim
-                vectors[i] = [float(v) for v in parts[1:]]
-        except ValueError as e:
-            raise ValueError(f"{where}: {e}") from None
-        keys.append(parts[0])
-    return keys
-
-
-def _read_binary(fin, fname, vectors, encoding, errors):
-    n, dim = vectors.shape
-    vec_bytes = 4 * dim
-    buf, pos, buf_offset = b"", 0, fin.tell()  # buf[0] is at file offset buf_offset
-    keys = []
-    for i in range(n):
-        # refill until the word's space and the whole vector after it are in buf
-        while True:
-            space = buf.find(b" ", pos, pos + MAX_WORD_BYTES + 1)
-            if space >= 0 and len(buf) - space - 1 >= vec_bytes:
-                break
-            if space < 0 and len(buf) - pos > MAX_WORD_BYTES:
-                raise ValueError(f"{fname}: byte offset {buf_offset + pos}: no space within"
-                                 f" {MAX_WORD_BYTES} bytes after word {i + 1} starts")
-            more = fin.read(max(_CHUNK, vec_bytes + MAX_WORD_BYTES))
-            if not more:
-                raise ValueError(f"{fname}: byte offset {buf_offset + pos}: file ends inside"
-                                 f" word {i + 1} of {n} (truncated?)")
-            buf, buf_offset, pos = buf[pos:] + more, buf_offset + pos, 0
-        where = f"{fname}: byte offset {buf_offset + pos}"
-        raw = buf[pos:space].lstrip(b"\n")  # word2vec.c ends each vector with '\n'; gensim does not
-        if not raw or b"\n" in raw:
-            raise ValueError(f"{where}: word {i + 1} is empty or contains a newline"
-                             " (is this really the binary format?)")
-        keys.append(_decode(raw, encoding, errors, where))
-        vectors[i] = np.frombuffer(buf, dtype="<f4", count=dim, offset=space + 1)
-        pos = space + 1 + vec_bytes
-    return keys

@@ -1,23 +1,14 @@
-"""KeyedVectors: word2vec formats (against gensim), queries and evaluations
-(against gensim on the same vectors), reader fuzzing, and queries racing a
-trainer that swaps in bigger arrays."""
-import os
-import tempfile
+"""KeyedVectors: access and norms, queries against gensim on the same
+vectors, and queries racing a trainer that swaps in bigger arrays. The file
+formats are tested in test_word2vec_format.py, the evaluations in
+test_evaluation.py; both use the helpers here."""
 import threading
-import tracemalloc
 
 import gensim
 import numpy as np
 import pytest
-import scipy.stats
-from gensim.test.utils import datapath
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
-from stream_w2v.keyedvectors import MAX_DIM, KeyedVectors, _pearson, _rankdata
-
-FUZZ = settings(max_examples=300, deadline=2000, derandomize=os.environ.get("CI") == "true",
-                suppress_health_check=[HealthCheck.too_slow])
+from stream_w2v.keyedvectors import KeyedVectors
 
 
 def make_kv(n=50, dim=8, seed=0, counts=True):
@@ -32,25 +23,6 @@ def gensim_kv(kv):
     g = gensim.models.KeyedVectors(kv.vector_size)
     g.add_vectors(list(kv.index_to_key), kv.vectors.copy())
     return g
-
-
-def count_order(kv):
-    return np.argsort(-np.asarray([kv.get_vecattr(k, "count") for k in kv.index_to_key]), kind="stable")
-
-
-def write_bytes(data):
-    fd, path = tempfile.mkstemp(suffix=".w2v")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    return path
-
-
-def load_bytes(data, **kw):
-    path = write_bytes(data)
-    try:
-        return KeyedVectors.load_word2vec_format(path, **kw)
-    finally:
-        os.unlink(path)
 
 
 # -- basics --------------------------------------------------------------------------
@@ -89,152 +61,6 @@ def test_norms_cache_follows_replacement():
     assert kv.most_similar("a") == [("b", 0.0)]
 
 
-# -- word2vec formats ---------------------------------------------------------------
-
-
-@pytest.mark.parametrize("binary", [False, True])
-def test_round_trip_in_count_order(tmp_path, binary):
-    kv = make_kv()
-    path = tmp_path / "v.w2v"
-    kv.save_word2vec_format(path, binary=binary)
-    back = KeyedVectors.load_word2vec_format(path, binary=binary)
-    order = count_order(kv)
-    assert back.index_to_key == [kv.index_to_key[i] for i in order]
-    np.testing.assert_array_equal(back.vectors, kv.vectors[order])
-    assert [back.get_vecattr(k, "count") for k in back.index_to_key] == list(range(len(kv), 0, -1))
-    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
-    back2 = KeyedVectors.load_word2vec_format(path, binary=binary, limit=5)
-    assert back2.index_to_key == back.index_to_key[:5]
-
-
-def test_binary_layout_is_word2vec_c(tmp_path):
-    kv = KeyedVectors(["a", "bb"], np.array([[1, 2], [3, 4]], np.float32), [1, 5])
-    kv.save_word2vec_format(tmp_path / "v.bin", binary=True)
-    f32 = np.array([3, 4, 1, 2], "<f4").tobytes()
-    assert (tmp_path / "v.bin").read_bytes() == b"2 2\nbb " + f32[:8] + b"\na " + f32[8:] + b"\n"
-    kv.save_word2vec_format(tmp_path / "v.txt", sort_by_count=False)
-    assert (tmp_path / "v.txt").read_text() == "2 2\na 1 2\nbb 3 4\n"
-
-
-@pytest.mark.parametrize("binary", [False, True])
-def test_gensim_reads_our_files(tmp_path, binary):
-    kv = make_kv(n=300, dim=17)
-    kv.save_word2vec_format(tmp_path / "v", binary=binary)
-    g = gensim.models.KeyedVectors.load_word2vec_format(tmp_path / "v", binary=binary)
-    order = count_order(kv)
-    assert g.index_to_key == [kv.index_to_key[i] for i in order]
-    np.testing.assert_array_equal(g.vectors, kv.vectors[order])
-
-
-@pytest.mark.parametrize("binary", [False, True])
-def test_we_read_gensim_files(tmp_path, binary):
-    kv = make_kv(n=300, dim=17, seed=1)
-    g = gensim_kv(kv)
-    g.save_word2vec_format(str(tmp_path / "v"), binary=binary)  # index order: it has no counts
-    back = KeyedVectors.load_word2vec_format(tmp_path / "v", binary=binary)
-    assert back.index_to_key == g.index_to_key
-    np.testing.assert_array_equal(back.vectors, g.vectors)
-
-
-def test_save_is_atomic(tmp_path, monkeypatch):
-    path = tmp_path / "v.txt"
-    path.write_text("old")
-    with pytest.raises(ValueError):
-        KeyedVectors(["a b"], np.ones((1, 2), np.float32)).save_word2vec_format(path)
-
-    def broken_fsync(fd):
-        raise OSError("disk on fire")
-
-    monkeypatch.setattr(os, "fsync", broken_fsync)
-    with pytest.raises(OSError):
-        make_kv().save_word2vec_format(path)
-    assert path.read_text() == "old" and os.listdir(tmp_path) == ["v.txt"]
-
-
-def test_reader_details():
-    f32 = np.array([1, 2], "<f4").tobytes()
-    kv = load_bytes(b"3 2\na " + f32 + b"\na " + f32[::-1] + b"b " + f32, binary=True)
-    assert kv.index_to_key == ["a", "b"]  # repeated word: first vector kept, like gensim
-    np.testing.assert_array_equal(kv["a"], [1, 2])
-    kv = load_bytes(b"1 2\r\n\xff 1.5 -2e3 \r\n", unicode_errors="replace")
-    assert kv.index_to_key == ["\ufffd"] and list(kv["\ufffd"]) == [1.5, -2000.0]
-    assert len(load_bytes(b"0 7\n")) == 0 and load_bytes(b"0 7\n").vector_size == 7
-
-
-@pytest.mark.parametrize("data, binary, message", [
-    (b"", False, "line 1"),
-    (b"3 4", False, "line 1"),
-    (b"-1 4\n", False, "line 1"),
-    (b"3 0\n", True, "dim 0"),
-    (b"1 %d\nw " % (MAX_DIM + 1), True, "dim"),
-    (b"1000000000000 100\nw 1\n", False, "header claims"),
-    (b"1000000000000 100\n" + b"w " + bytes(400), True, "header claims"),
-    (b"2 2\nw 1 2\nv 1\n", False, "line 3"),
-    (b"2 2\nw 1 2\nv 1 x\n", False, "line 3"),
-    (b"1 2\n\xff 1 2\n", False, "line 2"),
-    (b"1 1\n\xff " + bytes(4), True, "byte offset 4"),
-    (b"2 1\nab " + bytes(4) + b"\n" + b"c" * 10, True, "byte offset 11"),
-    (b"1 1\n" + b"x" * (70_000) + bytes(4), True, "no space"),
-])
-def test_reader_rejects_malformed(data, binary, message):
-    with pytest.raises(ValueError, match=message):
-        load_bytes(data, binary=binary)
-
-
-def test_huge_header_allocates_nothing():
-    tracemalloc.start()
-    try:
-        for binary in (False, True):
-            with pytest.raises(ValueError):
-                load_bytes(b"1000000000000 10000\n" + b"a " * 1000, binary=binary)
-        assert tracemalloc.get_traced_memory()[1] < 20_000_000
-    finally:
-        tracemalloc.stop()
-
-
-@FUZZ
-@given(data=st.binary(max_size=300), binary=st.booleans())
-def test_fuzz_random_bytes(data, binary):
-    try:
-        load_bytes(data, binary=binary)
-    except ValueError:
-        pass
-
-
-@FUZZ
-@given(header=st.binary(max_size=30), binary=st.booleans())
-def test_fuzz_headers(header, binary):
-    kv = make_kv(n=5, dim=3)
-    with tempfile.TemporaryDirectory() as d:
-        kv.save_word2vec_format(os.path.join(d, "v"), binary=binary)
-        body = open(os.path.join(d, "v"), "rb").read().split(b"\n", 1)[1]
-    try:
-        load_bytes(header + b"\n" + body, binary=binary)
-    except ValueError:
-        pass
-
-
-@FUZZ
-@given(cut=st.integers(0, 10_000), flips=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=3),
-       binary=st.booleans())
-def test_fuzz_truncated_and_corrupted(cut, flips, binary):
-    kv = make_kv(n=20, dim=5)
-    with tempfile.TemporaryDirectory() as d:
-        kv.save_word2vec_format(os.path.join(d, "v"), binary=binary)
-        good = open(os.path.join(d, "v"), "rb").read()
-    data = bytearray(good[:cut % len(good)])
-    if binary and len(data) < len(good) - 1:  # only the last '\n' is optional in binary
-        with pytest.raises(ValueError):
-            load_bytes(bytes(data), binary=True)
-    for at, value in flips:
-        if data:
-            data[at % len(data)] = value
-    try:
-        load_bytes(bytes(data), binary=binary)
-    except ValueError:
-        pass
-
-
 # -- queries against gensim -----------------------------------------------------------
 
 
@@ -264,81 +90,6 @@ def test_queries_match_gensim():
     kv.vectors[4] = -kv.vectors[1:4].sum(axis=0)
     assert kv.doesnt_match(words) == gensim_kv(kv).doesnt_match(words) == "w4"
 
-
-def structured_vocab(seed):
-    """Vectors over the words of gensim's test files where many analogies hold
-    (b - a = c - d per section, plus noise), with case variants and OOV words."""
-    rng = np.random.default_rng(seed)
-    lines = open(datapath("questions-words.txt")).read().splitlines()
-    words = set()
-    for name in ("wordsim353.tsv", "simlex999.txt"):
-        for line in open(datapath(name)):
-            if not line.startswith("#"):
-                words.update(line.split("\t")[:2])
-    words.update(w for line in lines if not line.startswith(":") for w in line.split())
-    words = sorted(words)
-    rng.shuffle(words)
-    words = words[: int(0.93 * len(words))]  # the rest are out of vocabulary
-    words += [w.lower() for w in words[:300:7]] + [w.upper() for w in words[:200:5]]  # case variants, later rows
-    words = list(dict.fromkeys(words))
-    dim = 30
-    vec = {w: rng.standard_normal(dim) for w in words}
-    done = set()
-    for line in lines:
-        if line.startswith(":"):
-            relation = 3 * rng.standard_normal(dim)
-            continue
-        a, b, c, d = line.split()
-        for x, y in ((a, b), (c, d)):
-            if x in vec and y in vec and y not in done and x not in done:
-                vec[y] = vec[x] + relation + 0.9 * rng.standard_normal(dim)
-                done.add(y)
-    return KeyedVectors(words, np.array([vec[w] for w in words], np.float32))
-
-
-@pytest.mark.parametrize("restrict_vocab, case_insensitive", [(300000, True), (700, True), (300000, False)])
-def test_analogies_match_gensim(restrict_vocab, case_insensitive):
-    kv = structured_vocab(seed=5)
-    path = datapath("questions-words.txt")
-    score, sections = kv.evaluate_word_analogies(path, restrict_vocab, case_insensitive)
-    g_score, g_sections = gensim_kv(kv).evaluate_word_analogies(path, restrict_vocab, case_insensitive)
-    assert 0.05 < score < 0.95  # a mix of right and wrong answers, so the comparison means something
-    assert score == g_score and sections == g_sections
-
-
-@pytest.mark.parametrize("name", ["wordsim353.tsv", "simlex999.txt"])
-@pytest.mark.parametrize("restrict_vocab, case_insensitive", [(300000, True), (500, True), (300000, False)])
-def test_word_pairs_match_gensim(name, restrict_vocab, case_insensitive):
-    kv = structured_vocab(seed=6)
-    ours = kv.evaluate_word_pairs(datapath(name), restrict_vocab=restrict_vocab, case_insensitive=case_insensitive)
-    theirs = gensim_kv(kv).evaluate_word_pairs(datapath(name), restrict_vocab=restrict_vocab,
-                                               case_insensitive=case_insensitive)
-    # model similarities are float32 and may differ from gensim's by an ulp
-    for (r, p), (g_r, g_p) in zip(ours[:2], theirs[:2]):
-        assert r == pytest.approx(g_r, abs=1e-6) and p == pytest.approx(g_p, rel=1e-5, abs=1e-300)
-    assert ours[2] == pytest.approx(theirs[2])
-    assert 0 < ours[2] < 100
-
-
-@given(n=st.integers(3, 300), strength=st.floats(0, 20), ties=st.integers(1, 50), seed=st.integers(0, 2**32 - 1))
-@settings(max_examples=200, deadline=None, derandomize=os.environ.get("CI") == "true")
-def test_statistics_match_scipy(n, strength, ties, seed):
-    rng = np.random.default_rng(seed)
-    x = rng.integers(0, ties, n).astype(float)
-    y = strength * x + rng.standard_normal(n)
-    np.testing.assert_array_equal(_rankdata(y), scipy.stats.rankdata(y))
-    np.testing.assert_array_equal(_rankdata(x), scipy.stats.rankdata(x))
-    if np.ptp(x) == 0:
-        assert np.isnan(_pearson(x, y)[0])
-        return
-    r, p = _pearson(x, y)
-    ref = scipy.stats.pearsonr(x, y)
-    assert r == pytest.approx(ref[0], rel=1e-9, abs=1e-12)
-    assert p == pytest.approx(ref[1], rel=1e-6, abs=1e-300)
-    r, p = _pearson(_rankdata(x), _rankdata(y))
-    ref = scipy.stats.spearmanr(x, y)
-    assert r == pytest.approx(ref[0], rel=1e-9, abs=1e-12)
-    assert p == pytest.approx(ref[1], rel=1e-6, abs=1e-300)
 
 
 # -- queries while the trainer swaps arrays -----------------------------------------------
