@@ -33,7 +33,7 @@ from stream_w2v.huffman import build_huffman, carry_over, expected_code_length, 
 from stream_w2v.keyedvectors import KeyedVectors
 from stream_w2v.matrices import GrowableRows
 from stream_w2v.sampling import keep_probabilities, noise_weights
-from stream_w2v.schedule import SCHEDULES, Schedule
+from stream_w2v.schedule import ADAGRAD_MODES, SCHEDULES, Schedule
 from stream_w2v.tokenize import batches, check_document
 from stream_w2v.vocab import Vocabulary
 from stream_w2v.workers import WorkerPool
@@ -71,7 +71,7 @@ class StreamingWord2Vec:
                  sample=1e-3, alpha=0.025, min_alpha=0.0001, workers=3, seed=1,
                  max_vocab_size=None, cbow_mean=1, ns_exponent=0.75, batch_words=10000,
                  compute_loss=True, lr_schedule="inverse", lr_horizon=5_000_000,
-                 max_token_length=100, lowercase=False, queue_size=1000):
+                 max_token_length=100, lowercase=False, queue_size=1000, adagrad_init=1e-8):
         self.vector_size, self.window, self.min_count = vector_size, window, min_count
         self.sg, self.hs, self.negative, self.sample = sg, hs, negative, sample
         self.alpha, self.min_alpha, self.workers, self.seed = alpha, min_alpha, workers, seed
@@ -79,7 +79,7 @@ class StreamingWord2Vec:
         self.batch_words, self.compute_loss = batch_words, compute_loss
         self.lr_schedule, self.lr_horizon = lr_schedule, lr_horizon
         self.max_token_length, self.lowercase = max_token_length, lowercase
-        self.queue_size = queue_size
+        self.queue_size, self.adagrad_init = queue_size, adagrad_init
         self._check_params()
         self._state_ready = False
         self._lock = threading.Lock()          # state creation, counters updated by workers
@@ -152,6 +152,7 @@ class StreamingWord2Vec:
         if self.lr_schedule not in SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {', '.join(SCHEDULES)}, not {self.lr_schedule!r}")
         real("lr_horizon", lambda x: x > 0, "a positive number of words")
+        real("adagrad_init", lambda x: 0 < x < 1e30, "a positive number")
         integer("max_token_length", 1)
         if not isinstance(self.lowercase, (bool, np.bool_, int)) or self.lowercase not in (0, 1):
             raise ValueError(f"lowercase must be True or False, not {self.lowercase!r}")
@@ -172,6 +173,13 @@ class StreamingWord2Vec:
         self._syn1neg = GrowableRows(dim) if self.negative else None
         self._syn1 = GrowableRows(dim) if self.hs else None
         self._keep = GrowableRows(1)
+        # AdaGrad accumulators, one per matrix: a float per row or per coordinate.
+        self._lr_mode = ADAGRAD_MODES.get(self.lr_schedule, "sgd")
+        width = dim if self._lr_mode == "adagrad_coord" else 1
+        adagrad = self._lr_mode != "sgd"
+        self._acc0 = GrowableRows(width) if adagrad else None
+        self._acc1neg = GrowableRows(width) if adagrad and self.negative else None
+        self._acc1 = GrowableRows(width) if adagrad and self.hs else None
         self._tree = self._huffman = self._noise = None
         self._tree_words = self._table_words = 0
         self._table_total = 0
@@ -348,7 +356,8 @@ class StreamingWord2Vec:
         kernel, ids, ends, alpha0, alpha1, rng = job
         res = kernel.train(ids, ends, sg=self.sg, hs=self.hs, negative=self.negative,
                            window=self.window, cbow_mean=self.cbow_mean, alpha=alpha0,
-                           alpha_end=alpha1, rng=rng, compute_loss=self.compute_loss)
+                           alpha_end=alpha1, rng=rng, compute_loss=self.compute_loss,
+                           lr_mode=self._lr_mode)
         with self._lock:
             c = self.counters
             c["words_trained"] += res.words_kept
@@ -366,7 +375,7 @@ class StreamingWord2Vec:
         old = self._syn0.rows
         if rows == old:
             return
-        mats = [m for m in (self._syn0, self._syn1neg, self._keep) if m is not None]
+        mats = [m for m in (self._syn0, self._syn1neg, self._keep, self._acc0, self._acc1neg) if m is not None]
         if any(m.needs_copy(rows) for m in mats):
             self._drain()  # workers must not write into a buffer being replaced
         # word2vec.c's init: input rows uniform in [-0.5, 0.5) / dim, output rows zero.
@@ -375,6 +384,9 @@ class StreamingWord2Vec:
         self._syn0.grow(rows, (init - 0.5) / self.vector_size)
         if self._syn1neg is not None:
             self._syn1neg.grow(rows)
+        for acc in (self._acc0, self._acc1neg):
+            if acc is not None:
+                acc.grow(rows, self.adagrad_init)
         counts = self.vocab.counts[old:rows]
         self._keep.grow(rows, self._keep_for(counts)[:, None])
         self._kernel = None
@@ -419,6 +431,10 @@ class StreamingWord2Vec:
             syn1 = np.zeros((rows - 1, self.vector_size), np.float32)
             kept = old_rows >= 0
             syn1[kept] = old_syn1[old_rows[kept]]
+            if self._acc1 is not None:  # kept nodes keep their AdaGrad state
+                acc1 = np.full((rows - 1, self._acc1.dim), self.adagrad_init, np.float32)
+                acc1[kept] = self._acc1.view[old_rows[kept]]
+                self._acc1.replace(acc1)
         elif self._tree is not None:
             tree = best
             syn1 = carry_over(self._tree, tree, old_syn1, counts)
@@ -426,6 +442,9 @@ class StreamingWord2Vec:
             tree = best
             syn1 = np.zeros((max(rows - 1, 0), self.vector_size), np.float32)
         self._syn1.replace(np.ascontiguousarray(syn1, dtype=np.float32))
+        if self._acc1 is not None and self._acc1.rows != len(syn1):
+            # A new optimal tree: its nodes are new decisions, their steps start afresh.
+            self._acc1.replace(np.full((len(syn1), self._acc1.dim), self.adagrad_init, np.float32))
         self._tree, self._tree_words = tree, rows
         self._huffman = _native.HuffmanTables(tree.points, tree.codes, tree.code_lens)
         self._kernel = None
@@ -437,7 +456,9 @@ class StreamingWord2Vec:
             self._syn1neg.view if self._syn1neg is not None else None,
             huffman=self._huffman if self.hs else None,
             noise=self._noise if self.negative else None,
-            keep_prob=self._keep.view.reshape(-1) if self.sample else None)
+            keep_prob=self._keep.view.reshape(-1) if self.sample else None,
+            syn0_acc=_acc_view(self._acc0), syn1_acc=_acc_view(self._acc1),
+            syn1neg_acc=_acc_view(self._acc1neg))
         # Queries build their snapshot from this on demand (see wv): building a
         # key -> row dict per batch would cost O(V) per batch.
         self._published = (self._syn0.rows, self._syn0.view)
@@ -459,4 +480,11 @@ class StreamingWord2Vec:
 PARAMS = ("vector_size", "window", "min_count", "sg", "hs", "negative", "sample", "alpha",
           "min_alpha", "workers", "seed", "max_vocab_size", "cbow_mean", "ns_exponent",
           "batch_words", "compute_loss", "lr_schedule", "lr_horizon", "max_token_length",
-          "lowercase", "queue_size")
+          "lowercase", "queue_size", "adagrad_init")
+
+
+def _acc_view(acc: GrowableRows | None):
+    """An accumulator as the kernel takes it: (rows,) per row, (rows, dim) per coordinate."""
+    if acc is None:
+        return None
+    return acc.view.reshape(-1) if acc.dim == 1 else acc.view

@@ -12,6 +12,15 @@ gensim's behaviour when the total is known (e.g. ``epochs`` passes over
 files); it holds ``min_alpha`` once the total is exceeded. ``constant``
 keeps ``alpha``.
 
+    adagrad:        per-row AdaGrad in the kernel: each row r of every matrix
+                    keeps G_r (starting at ``adagrad_init``), adds
+                    |gradient|^2 / dim at each update and steps by
+                    alpha * gradient / sqrt(G_r). Frequent words slow down by
+                    themselves, rare words keep large steps: what a single
+                    pass over a stream needs. One float per row.
+    adagrad_coord:  the same per coordinate (yskip's rule): as much state as
+                    the matrices, about half the speed.
+
 A schedule is a small value object: its whole state is ``words_done``, which
 the model checkpoints, so a resumed run continues on the same curve.
 """
@@ -19,7 +28,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SCHEDULES = ("inverse", "linear", "constant")
+SCHEDULES = ("inverse", "linear", "constant", "adagrad", "adagrad_coord")
+# AdaGrad adapts the step of every row (or coordinate) in the kernel, from the
+# squared gradients it accumulated: alpha is its base step eta, held constant.
+ADAGRAD_MODES = {"adagrad": "adagrad_row", "adagrad_coord": "adagrad_coord"}
 
 
 @dataclass
@@ -42,7 +54,7 @@ class Schedule:
 
     def rate(self, words_done: float) -> float:
         """The learning rate after ``words_done`` words have been trained."""
-        if self.kind == "constant":
+        if self.kind == "constant" or self.kind in ADAGRAD_MODES:
             return self.alpha
         if self.kind == "linear":
             progress = min(1.0, words_done / self.total_words)

@@ -50,6 +50,9 @@ def save_model(model, directory: str, extra: dict | None = None) -> str:
         return _save_locked(model, directory, extra)
 
 
+ACCUMULATORS = ("acc0", "acc1", "acc1neg")
+
+
 def _save_locked(model, directory: str, extra: dict | None) -> str:
     arrays = {"syn0": model._syn0.view, "keep": model._keep.view.reshape(-1)}
     if model._syn1neg is not None:
@@ -58,6 +61,10 @@ def _save_locked(model, directory: str, extra: dict | None) -> str:
         arrays["syn1"] = model._syn1.view
     if model._noise is not None:
         arrays["noise"] = model._noise.table
+    for name in ACCUMULATORS:  # AdaGrad state: part of the schedule, so resumes stay exact
+        acc = getattr(model, "_" + name)
+        if acc is not None:
+            arrays[name] = acc.view
     tree = None
     if model._tree is not None:
         tree = _split("tree", {f.name: getattr(model._tree, f.name) for f in dataclasses.fields(model._tree)}, arrays)
@@ -97,6 +104,10 @@ def _restore(cls, arrays: dict, meta: dict):
     model._keep.grow(rows, arrays["keep"][:, None])
     if model._syn1 is not None:
         model._syn1.replace(arrays["syn1"])
+    for name in ACCUMULATORS:
+        acc = getattr(model, "_" + name)
+        if acc is not None:
+            acc.replace(np.asarray(arrays[name], dtype=np.float32).reshape(-1, acc.dim))
     if meta.get("tree") is not None:
         model._tree = HuffmanTree(**_join("tree", meta["tree"], arrays))
         model._huffman = _native.HuffmanTables(model._tree.points, model._tree.codes, model._tree.code_lens)

@@ -175,15 +175,19 @@ def test_words_promoted_in_a_batch_are_trained_in_it():
 
 # ---------------------------------------------------------------- determinism and checkpoints
 
-@pytest.mark.parametrize("mode", list(MODES) + ["cbow-hs-ns"])
-def test_deterministic_and_resume_exact(mode, tmp_path):
+SCHEDULED = [(mode, "inverse") for mode in list(MODES) + ["cbow-hs-ns"]] + [
+    ("sg-ns", "adagrad"), ("cbow-hs-ns", "adagrad"), ("sg-hs", "adagrad_coord"), ("cbow-ns", "adagrad_coord")]
+
+
+@pytest.mark.parametrize("mode, schedule", SCHEDULED)
+def test_deterministic_and_resume_exact(mode, schedule, tmp_path):
     """workers=1 + seed: two runs give identical bytes; save -> load -> continue
     gives exactly the uninterrupted run. The second part brings new words (tree
     grafts, noise table rebuilds, capacity doubling past 1024 rows) and words
     that were candidates at the save and are promoted after it."""
     kw = MODES.get(mode, dict(sg=0, hs=1, negative=3))
     kw = dict(kw, vector_size=12, window=3, min_count=3, workers=1, seed=11, batch_words=700,
-              max_vocab_size=5000)
+              max_vocab_size=5000, lr_schedule=schedule)
     part1 = zipf_docs(150, 1, vocab=400)
     fresh = new_word_docs(900, 0)
     part2 = [d for pair in zip(zipf_docs(90, 2, vocab=1500, offset=200), fresh) for d in pair]
@@ -442,16 +446,18 @@ def _two_groups(n_docs, seed):
     return groups, [list(rng.choice(groups[rng.integers(2)], 10)) for _ in range(n_docs)]
 
 
+@pytest.mark.parametrize("schedule", ["inverse", "adagrad", "adagrad_coord"])
 @pytest.mark.parametrize("mode", list(MODES))
-def test_planted_structure_is_learned(mode):
+def test_planted_structure_is_learned(mode, schedule):
     """The 5 nearest neighbours of a word should be from its own group. With 9
     same-group and 10 other-group candidates, chance is 9/19 = 0.47 per slot;
     we require 0.9 on average over all 20 words: "most" with margin, yet an
     untrained or mis-wired model (random vectors) essentially never gets there
     (the mean of 100 slots of chance level is 0.47 +- 0.05)."""
     groups, docs = _two_groups(1500, 1)
+    alpha = 0.1 if schedule.startswith("adagrad") else 0.05 if mode.startswith("cbow") else 0.025
     m = StreamingWord2Vec(vector_size=16, window=3, min_count=5, workers=1, seed=2, sample=0,
-                          alpha=0.05 if mode.startswith("cbow") else 0.025, **MODES[mode])
+                          alpha=alpha, lr_schedule=schedule, **MODES[mode])
     m.train(docs)
     assert len(m.wv) == 20
     hits = []
