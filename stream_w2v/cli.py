@@ -44,11 +44,11 @@ def _nonneg_float(text):
 
 
 def _train_parser(sub):
-    p = sub.add_parser("train", help="train (or continue) a model on files or stdin",
-                       description="Train MODEL_DIR on SOURCEs (files, or - for stdin, the default). "
-                                   "If MODEL_DIR holds a model, training continues it.")
+    p = sub.add_parser("train", help="train (or continue) a model on files, stdin or a Redis stream",
+                       description="Train MODEL_DIR on SOURCEs (files, or - for stdin, the default) "
+                                   "and/or a Redis stream (--redis). If MODEL_DIR holds a model, training continues it.")
     p.add_argument("model_dir")
-    p.add_argument("sources", nargs="*", default=["-"], metavar="SOURCE")
+    p.add_argument("sources", nargs="*", default=None, metavar="SOURCE")
     arch = p.add_mutually_exclusive_group()
     arch.add_argument("--sg", dest="sg", action="store_const", const=1, help="skip-gram")
     arch.add_argument("--cbow", dest="sg", action="store_const", const=0, help="CBOW (the default)")
@@ -72,6 +72,14 @@ def _train_parser(sub):
     p.add_argument("--log-json", action="store_true", help="progress as one JSON line per --log-every on stderr")
     p.add_argument("--log-every", type=_nonneg_float, default=10.0, metavar="SECONDS")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    broker = p.add_argument_group("Redis Streams", "read a stream in a consumer group; entries are acknowledged "
+                                                   "only once a checkpoint holds them")
+    broker.add_argument("--redis", metavar="URL", help="redis://[:password@]host:port/db (also rediss://, unix://)")
+    broker.add_argument("--stream", metavar="KEY", help="the stream to read")
+    broker.add_argument("--group", metavar="G", help="consumer group (stream-w2v); created at the stream's start")
+    broker.add_argument("--consumer", metavar="C",
+                        help="consumer name; keep it across restarts (default: the checkpoint's, else HOST:MODEL_DIR)")
+    broker.add_argument("--field", metavar="F", help="the entry field holding the text (text)")
 
 
 def build_parser() -> argparse.ArgumentParser:

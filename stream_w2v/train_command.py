@@ -18,6 +18,11 @@ model holds part of lines that the positions do not claim: then no checkpoint
 is written and the previous one stays, as after a kill -9. A timer checkpoint
 that would hold exactly what the last one holds (an idle follower) is skipped.
 
+A broker source (``--redis``, see stream_w2v.redis_source) is read the same
+way; it also has ``acknowledge(position)``, called once a checkpoint holding
+that position is written: entries are acknowledged only then, so a crash
+re-delivers what the checkpoint does not hold.
+
 MODEL_DIR/LOCK (flock) keeps a second trainer off a directory in training;
 queries do not take it. Saved positions of files that a run does not read are
 carried over, so each file keeps resuming where it was; the epoch of an
@@ -33,6 +38,7 @@ import time
 from stream_w2v.model import StreamingWord2Vec
 from stream_w2v.progress import Progress
 from stream_w2v.queries import UserError, load_model
+from stream_w2v.redis_source import BrokerError
 from stream_w2v.sources import FileSource, StdinSource, iter_sources
 
 CHUNK_BYTES = 1 << 20
@@ -107,6 +113,18 @@ def _model_for(args) -> StreamingWord2Vec:
 
 def _check_sources(args) -> None:
     """Refuse what cannot work before anything is created or loaded."""
+    if args.sources is None:  # no SOURCE given: stdin, unless a broker is the source
+        args.sources = [] if args.redis else ["-"]
+    if args.redis is None:
+        given = [o for o, v in (("--stream", args.stream), ("--group", args.group), ("--consumer", args.consumer),
+                                ("--field", args.field)) if v is not None]
+        if given:
+            raise UserError(f"{given[0]} needs --redis URL")
+    else:
+        if not args.stream:
+            raise UserError("--redis needs --stream KEY")
+        if args.epochs > 1:
+            raise UserError("--epochs cannot be used with --redis")
     if "-" in args.sources and (args.follow or args.epochs > 1):
         raise UserError("--follow and --epochs need files, not stdin")
     if args.follow and args.epochs > 1:
@@ -126,9 +144,51 @@ def _check_sources(args) -> None:
 
 def _open_sources(args, saved: list[dict]):
     by_path = {s.get("path"): s for s in saved if isinstance(s, dict)}
-    return [StdinSource() if path == "-" else
-            FileSource(path, follow=args.follow, start=by_path.get(os.path.abspath(path)))
-            for path in args.sources]
+    sources = [StdinSource() if path == "-" else
+               FileSource(path, follow=args.follow, start=by_path.get(os.path.abspath(path)))
+               for path in args.sources]
+    if args.redis:
+        sources.append(_redis_source(args, saved, by_path))
+    return sources
+
+
+def _redis_source(args, saved: list[dict], by_path: dict):
+    """The --redis source, connected, resuming after what the checkpoint holds.
+
+    Without --consumer, the consumer of the saved position for this stream and
+    group is kept (its pending entries are re-read only under its name), else
+    one named after this host and MODEL_DIR.
+    """
+    from stream_w2v import redis_source as rs
+    group = args.group or rs.DEFAULT_GROUP
+    consumer = args.consumer or next(
+        (s["consumer"] for s in saved if isinstance(s, dict) and s.get("kind") == rs.KIND
+         and s.get("stream") == args.stream and s.get("group") == group and s.get("consumer")),
+        None) or rs.default_consumer(args.model_dir)
+    try:
+        return rs.RedisStreamSource(args.redis, args.stream, group, consumer, field=args.field or rs.DEFAULT_FIELD,
+                                    start=by_path.get(rs.source_path(args.stream, group, consumer))).open()
+    except BrokerError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _acknowledge(sources, positions) -> None:
+    """After a checkpoint: let broker sources acknowledge what it holds."""
+    for source, position in zip(sources, positions):
+        if hasattr(source, "acknowledge"):
+            source.acknowledge(position)
+
+
+def _notice(args, progress):
+    """One-line notes (a broker gone and back): a JSON event or a plain line on stderr."""
+    def notice(text: str) -> None:
+        if args.quiet:
+            return
+        if progress.json_lines:
+            progress.note(text)
+        else:
+            print(f"stream-w2v: {text}", file=sys.stderr, flush=True)
+    return notice
 
 
 def _carried_over(saved: list, sources) -> list[dict]:
@@ -185,13 +245,13 @@ def run_train(args) -> int:
     lock = _lock(args.model_dir)  # noqa: F841 -- held until the process ends
     try:
         model = _model_for(args)
+        saved = model.extra.get("sources", [])
+        sources = _open_sources(args, saved)
     except UserError:
         if created:  # leave no empty directory behind a refused command
             os.unlink(os.path.join(args.model_dir, LOCK_NAME))
             os.rmdir(args.model_dir)
         raise
-    saved = model.extra.get("sources", [])
-    sources = _open_sources(args, saved)
     kept = _carried_over(saved, sources)
     if "-" in args.sources and sys.stdin.isatty() and not args.quiet:
         print("stream-w2v: reading text from the terminal; end it with Ctrl-D", file=sys.stderr)
@@ -203,6 +263,9 @@ def run_train(args) -> int:
     stop = _Stop(sources)
     progress = Progress(model, json_lines=args.log_json or not sys.stderr.isatty(),
                         every=args.log_every, quiet=args.quiet)
+    for s in sources:
+        if hasattr(s, "on_event"):
+            s.on_event = _notice(args, progress)
     # Positions up to which every line is trained: taken only when no chunk is
     # pending, so a checkpoint after an error never claims untrained lines.
     trained = _positions(sources)
@@ -218,6 +281,7 @@ def run_train(args) -> int:
             return True
         if _checkpoint(model, args, trained + kept, epoch, paths, progress):
             last_saved = state
+            _acknowledge(sources, trained)
             return True
         return False
 
@@ -262,6 +326,8 @@ def run_train(args) -> int:
                 epoch += 1
                 trained = [dict(p, offset=0) for p in _positions(sources)]
         ok = True
+    except BrokerError as exc:  # the broker refuses something mid-run: what is trained is checkpointed
+        raise UserError(str(exc)) from None
     finally:
         if clean:
             saved_ok = save()
