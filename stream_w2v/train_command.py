@@ -42,7 +42,7 @@ from stream_w2v.redis_source import BrokerError
 from stream_w2v.sources import FileSource, StdinSource, iter_sources
 
 CHUNK_BYTES = 1 << 20
-ARCH_OPTIONS = ("sg", "hs", "negative", "vector_size", "window", "min_count", "sample", "alpha",
+ARCH_OPTIONS = ("sg", "hs", "negative", "vector_size", "window", "min_count", "sample", "alpha", "lr_schedule",
                 "max_vocab_size", "seed", "lowercase")
 # The command-line spelling of a parameter, for messages.
 OPTION_NAMES = {"sg": "--sg/--cbow", "vector_size": "--dim", "max_vocab_size": "--max-vocab"}
@@ -104,7 +104,9 @@ def _model_for(args) -> StreamingWord2Vec:
         params["workers"] = args.workers
     if params.get("hs") and args.negative is None:
         params["negative"] = 0
-    params.setdefault("alpha", 0.025 if params["sg"] else 0.05)
+    # AdaGrad's alpha is its base step (0.1, as in yskip); SGD's is word2vec.c's.
+    adagrad = params.get("lr_schedule", "inverse").startswith("adagrad")
+    params.setdefault("alpha", 0.1 if adagrad else 0.025 if params["sg"] else 0.05)
     try:
         return StreamingWord2Vec(**params)
     except ValueError as exc:
