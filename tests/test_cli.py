@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from stream_w2v.model import StreamingWord2Vec
+from trainer_process import Trainer, trainers  # noqa: F401 (a fixture)
 
 TIMEOUT = 60      # no single command of these tests may take longer
 WAIT = 20         # waiting for a running trainer to reach a state
@@ -45,43 +46,6 @@ def peek(model_dir) -> dict:
     from stream_w2v.queries import load_model
     model, _ = load_model(str(model_dir))
     return {**model.stats, "sources": model.extra.get("sources", [])}
-
-
-class Trainer:
-    """A ``stream-w2v train`` in the background, its stderr kept in a file."""
-
-    def __init__(self, tmp_path, *args):
-        self.log = tmp_path / f"train-{time.monotonic_ns()}.err"
-        self._err = open(self.log, "wb")
-        self.proc = subprocess.Popen([*CMD, "train", *map(str, args)], stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=self._err)
-
-    def signal(self, sig) -> int:
-        self.proc.send_signal(sig)
-        return self.wait()
-
-    def wait(self, timeout=WAIT) -> int:
-        try:
-            return self.proc.wait(timeout)
-        finally:
-            self._err.close()
-
-    def stderr(self) -> str:
-        return self.log.read_text()
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(5)
-        self._err.close()
-
-
-@pytest.fixture
-def trainers():
-    started = []
-    yield lambda *args: started.append(Trainer(*args)) or started[-1]
-    for t in started:  # a failed test must not leave trainers running
-        t.kill()
 
 
 VOCAB = [f"w{i}" for i in range(300)]

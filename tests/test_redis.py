@@ -20,6 +20,7 @@ import sys
 import time
 
 import pytest
+from trainer_process import Trainer, trainers  # noqa: F401 (a fixture)
 
 TIMEOUT = 60
 WAIT = 20
@@ -188,41 +189,6 @@ def id_key(entry_id: str):
 
 
 # --- the trainer ----------------------------------------------------------------------------------
-
-
-class Trainer:
-    def __init__(self, tmp_path, *args):
-        self.log = tmp_path / f"train-{time.monotonic_ns()}.err"
-        self._err = open(self.log, "wb")
-        self.proc = subprocess.Popen([*CMD, "train", *map(str, args)], stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=self._err)
-
-    def wait(self, timeout=WAIT) -> int:
-        try:
-            return self.proc.wait(timeout)
-        finally:
-            self._err.close()
-
-    def signal(self, sig) -> int:
-        self.proc.send_signal(sig)
-        return self.wait()
-
-    def events(self) -> list[dict]:
-        return [json.loads(line) for line in self.log.read_text().splitlines() if line.startswith("{")]
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(5)
-        self._err.close()
-
-
-@pytest.fixture
-def trainers():
-    started = []
-    yield lambda *args: started.append(Trainer(*args)) or started[-1]
-    for t in started:
-        t.kill()
 
 
 def run(*args, timeout=TIMEOUT):
