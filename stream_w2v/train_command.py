@@ -35,6 +35,7 @@ import signal
 import sys
 import time
 
+from stream_w2v import checkpoint
 from stream_w2v.model import StreamingWord2Vec
 from stream_w2v.progress import Progress
 from stream_w2v.queries import UserError, load_model
@@ -85,6 +86,7 @@ def _lock(model_dir: str):
 
 def _model_for(args) -> StreamingWord2Vec:
     given = {k: getattr(args, k) for k in ARCH_OPTIONS if getattr(args, k) is not None}
+    checkpoint.recover_current(args.model_dir)  # a kill -9 during the first checkpoint
     if os.path.exists(os.path.join(args.model_dir, "CURRENT")):
         model, _ = load_model(args.model_dir)
         params = model.get_params()
@@ -105,7 +107,7 @@ def _model_for(args) -> StreamingWord2Vec:
     if params.get("hs") and args.negative is None:
         params["negative"] = 0
     # AdaGrad's alpha is its base step (0.1, as in yskip); SGD's is word2vec.c's.
-    adagrad = params.get("lr_schedule", "inverse").startswith("adagrad")
+    adagrad = params.get("lr_schedule", "adagrad").startswith("adagrad")
     params.setdefault("alpha", 0.1 if adagrad else 0.025 if params["sg"] else 0.05)
     try:
         return StreamingWord2Vec(**params)

@@ -235,8 +235,11 @@ def test_hs_rebuild_keeps_the_loss_on_learned_text(sg, tmp_path):
     """
     old = [f"old{i}" for i in range(200)]
     new = [f"new{i}" for i in range(25)]
+    # The figures above are for plain SGD (alpha 0.025); under AdaGrad the
+    # grafted tree keeps the loss as well, but the carried-over optimal tree
+    # (a fallback) lands just above log 2.
     m = StreamingWord2Vec(vector_size=32, window=3, min_count=5, sg=sg, hs=1, negative=0, sample=0,
-                          workers=1, seed=3, batch_words=2000)
+                          workers=1, seed=3, batch_words=2000, lr_schedule="inverse")
     train = _topic_docs(4000, 1, old)
     for _ in range(3):
         m.train(train)
