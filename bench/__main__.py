@@ -1,6 +1,8 @@
 """python -m bench [run|stream|corpus|kernel] [options]; without a subcommand: run.
 
-- run     stream_w2v vs gensim, alternating, one process per training (bench/run.py)
+- run     stream_w2v vs gensim, alternating, one process per training (bench/run.py);
+          opt-in: variants (stream_w2v-adagrad, --variant) and the peers
+          (--trainers ... yskip pword2vec: built from ../shared/peers on first use)
 - stream  streaming figures: quality along one pass, time in vocabulary/tree
           upkeep, followed file and pipe vs bulk (bench/stream.py)
 - corpus  build/cache the Debian-text corpus, print its counts and sha256 (bench/corpus.py)

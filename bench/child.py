@@ -6,7 +6,10 @@ every figure belongs to one trainer alone: imports, reading the corpus,
 training and writing the vectors are all inside it.
 
 SPEC: {"trainer", "mode", "threads", "passes", "corpus", "tokens",
-"vectors" (output, word2vec binary), "report" (output JSON), "gensim_input"}.
+"vectors" (output, word2vec binary), "report" (output JSON), "gensim_input", "settings" (optional: keyword
+arguments that override the benchmark's for this trainer variant, e.g.
+{"lr_schedule": "adagrad", "alpha": 0.1} for ``stream_w2v-adagrad``; the
+"trainer" is then the base trainer, stream_w2v or gensim)}.
 The report holds the times seen from inside (import, train, save), the
 vocabulary size and the peak RSS; the parent adds wall and CPU time.
 """
@@ -26,9 +29,11 @@ MODES = {
 COMMON = dict(vector_size=100, window=5, min_count=5, sample=1e-3, min_alpha=0.0001, seed=1)
 
 
-def params(mode: str, threads: int) -> dict:
+def params(mode: str, threads: int, settings: dict | None = None) -> dict:
     sg, hs, negative, alpha = MODES[mode]
-    return dict(COMMON, sg=sg, hs=hs, negative=negative, alpha=alpha, workers=threads)
+    out = dict(COMMON, sg=sg, hs=hs, negative=negative, alpha=alpha, workers=threads)
+    out.update(settings or {})
+    return out
 
 
 class Lines:
@@ -48,7 +53,7 @@ def train_stream_w2v(spec: dict) -> dict:
     from stream_w2v.model import StreamingWord2Vec
     from stream_w2v import kernel_info
     t1 = time.perf_counter()
-    model = StreamingWord2Vec(**params(spec["mode"], spec["threads"]))
+    model = StreamingWord2Vec(**params(spec["mode"], spec["threads"], spec.get("settings")))
     if spec["passes"] == 1:
         model.train(Lines(spec["corpus"]))  # one streaming pass: no vocabulary scan, stream schedule
     else:
@@ -68,7 +73,7 @@ def train_gensim(spec: dict) -> dict:
     from gensim.models import Word2Vec
     from gensim.models.word2vec import LineSentence
     t1 = time.perf_counter()
-    kw = dict(params(spec["mode"], spec["threads"]), epochs=spec["passes"])
+    kw = dict(params(spec["mode"], spec["threads"], spec.get("settings")), epochs=spec["passes"])
     if spec.get("gensim_input") == "corpus_file":
         model = Word2Vec(corpus_file=spec["corpus"], **kw)
     else:

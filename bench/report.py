@@ -29,6 +29,15 @@ def _words(x):
 def markdown(results: dict) -> str:
     meta, summary = results["meta"], results["summary"]
     trainers = [t for t in (OURS, THEIRS) if t in meta["trainers"]]
+    if set(reported(meta)) - {OURS, THEIRS}:
+        return by_trainer(results) + ("\n" + _pair_table(results) if trainers else "")
+    return _pair_table(results)
+
+
+def _pair_table(results: dict) -> str:
+    """stream_w2v vs gensim, one line per configuration, with the ratios."""
+    meta, summary = results["meta"], results["summary"]
+    trainers = [t for t in (OURS, THEIRS) if t in meta["trainers"]]
     both = len(trainers) == 2
     who = " / ".join(trainers)
     head = ["mode", "threads", "passes"] + [f"words/s {t}" for t in trainers]
@@ -58,6 +67,48 @@ def markdown(results: dict) -> str:
     return out
 
 
+def reported(meta: dict) -> list[str]:
+    return meta.get("trainers_reported") or meta["trainers"]
+
+
+def by_trainer(results: dict) -> str:
+    """One line per (mode, threads, passes, trainer): every trainer of the run,
+    variants and peers included, with its words/s relative to gensim's."""
+    meta, summary = results["meta"], results["summary"]
+    trainers = reported(meta)
+    head = ["mode", "threads", "passes", "trainer", "words/s", "x gensim", "wall s", "CPU s", "words/CPU s",
+            "load", "peak RSS MB", "vocab", "analogy", "WS-353", "SimLex-999"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for s in summary:
+        ref = s.get(THEIRS, {}).get("words_per_sec")
+        for t in trainers:
+            if t not in s:
+                continue
+            e = s[t]
+            x = "-" if not ref or e["words_per_sec"] is None else f"{e['words_per_sec'] / ref:.2f}x"
+            cells = [s["mode"], str(s["threads"]), str(s["passes"]), t, _words(e["words_per_sec"]), x,
+                     _num(e["wall_s"], ".1f"), _num(e["cpu_s"], ".1f"), _words(e.get("words_per_cpu_sec")),
+                     _num(e.get("load_before"), ".1f"), _num(e["peak_rss_mb"], ".0f"),
+                     _num(e["vocab_size"], ",.0f"), _num(e["analogy"], ".3f"), _num(e["ws353"], ".3f"),
+                     _num(e["simlex"], ".3f")]
+            lines.append("| " + " | ".join(cells) + " |")
+    notes = []
+    for t, v in (meta.get("variants") or {}).items():
+        notes.append(f"`{t}`: {v['base']} with " + ", ".join(f"{k}={v2!r}" for k, v2 in v["settings"].items()))
+    for t, cmd in (meta.get("peers") or {}).items():
+        notes.append(f"`{t}`: `{cmd}`")
+    if "yskip-avg" in trainers:
+        notes.append("`yskip-avg`: the (input + output) / 2 vectors of the same yskip run (same time and RSS)")
+    if any(t in (meta.get("peers") or {}) for t in trainers):
+        notes.append("peers' peak RSS: /usr/bin/time -v, largest process of the tree (bench/peers.py)")
+    notes.append("words/s = tokens x passes / wall seconds of the whole process; words/CPU s the same over its "
+                 "CPU seconds; load: 1-minute load average when it started (above the cores: shared machine)")
+    out = "\n".join(lines) + "\n"
+    if notes:
+        out += "\n" + "; ".join(notes) + ".\n"
+    return out
+
+
 def describe_run(meta: dict) -> str:
     m, c, v = meta["machine"], meta["corpus"], meta["versions"]
     return (f"Measured {meta['date'][:10]} on {m['cpu']} ({m['cores']} cores, {m['mem_gib']} GiB), "
@@ -78,14 +129,14 @@ def plots(results: dict, out_dir: Path, name: str) -> list[Path]:
     except ImportError:
         return []
     summary = results["summary"]
-    trainers = [t for t in (OURS, THEIRS) if t in results["meta"]["trainers"]]
+    trainers = reported(results["meta"])
     labels = [f"{s['mode']}\n{s['threads']}t {s['passes']}p" for s in summary]
     width = 0.8 / len(trainers)
     paths = []
 
     def bars(ax, field, scale=1.0):
         for i, t in enumerate(trainers):
-            vals = [s[t][field] / scale if t in s else math.nan for s in summary]
+            vals = [s[t][field] / scale if t in s and s[t][field] is not None else math.nan for s in summary]
             ax.bar([x + (i - (len(trainers) - 1) / 2) * width for x in range(len(summary))], vals, width, label=t)
         ax.set_xticks(range(len(summary)), labels, fontsize=7)
 

@@ -9,6 +9,21 @@ reading, training, writing the vectors) and peak RSS is that process's alone
 definition for every trainer (DESIGN.md section 6). Quality is measured
 afterwards, by one evaluator for both (bench/evaluate.py).
 
+Trainers (--trainers; default stream_w2v gensim):
+- stream_w2v, gensim: Python, run by bench/child.py;
+- variants of them with other settings, one row each: built in
+  ``stream_w2v-adagrad`` (lr_schedule "adagrad", alpha 0.1), or your own with
+  ``--variant 'NAME=BASE:key=value,...'`` (e.g. ``--variant
+  'stream_w2v-coord=stream_w2v:lr_schedule=adagrad_coord,alpha=0.1'``);
+- the published peers, opt-in, SG-NS only: ``pword2vec``, ``yskip`` (its input
+  vectors) and ``yskip-avg`` (its (input + output) / 2 vectors, from the same
+  run as ``yskip``: same time and RSS, only the vectors differ). Built from
+  ../shared/peers into --peers-dir on first use; see bench/peers.py for how
+  their time and peak RSS are measured (/usr/bin/time -v on the process tree).
+
+--corpus-prefix-tokens N trains on the first N tokens of the corpus (whole
+lines, the last one cut), written once to the data directory.
+
 Writes NAME.json, NAME.md and NAME-*.png under --out (bench/results/), and
 with --update-readme the README section between the bench markers.
 """
@@ -29,11 +44,15 @@ import time
 from pathlib import Path
 
 from bench import corpus as corpus_mod
+from bench import peers as peers_mod
 from bench import report
 from bench.child import MODES, COMMON
 from bench.evaluate import EVALUATORS, evaluate_file
 
-TRAINERS = ("stream_w2v", "gensim")
+TRAINERS = ("stream_w2v", "gensim")  # the default; the others are opt-in
+PYTHON_TRAINERS = ("stream_w2v", "gensim")
+# name -> (base trainer, settings that override the benchmark's for it)
+VARIANTS = {"stream_w2v-adagrad": ("stream_w2v", {"lr_schedule": "adagrad", "alpha": 0.1})}
 RESULTS_DIR = Path(__file__).parent / "results"
 # Quick mode: the small corpus, the two NS modes at 1 and 2 threads, one pass:
 # 8 trainings of ~1M tokens, about 2-3 minutes on the 2-core machine.
@@ -77,20 +96,42 @@ def versions() -> dict:
 
 
 def run_one(trainer: str, mode: str, threads: int, passes: int, corpus: dict, workdir: str,
-            gensim_input: str = "sentences", evaluator: str = "stream_w2v", timeout: float | None = None) -> dict:
-    """Train once in a child process, then evaluate its vectors; one result row."""
-    tag = f"{trainer}-{mode}-t{threads}-p{passes}"
-    spec = dict(trainer=trainer, mode=mode, threads=threads, passes=passes, corpus=corpus["path"],
-                tokens=corpus["tokens"], vectors=os.path.join(workdir, tag + ".bin"),
-                report=os.path.join(workdir, tag + ".json"), gensim_input=gensim_input)
+            gensim_input: str = "sentences", evaluator: str = "stream_w2v", timeout: float | None = None,
+            variants: dict | None = None, peers_dir: Path | None = None) -> dict:
+    """Train once in a child process, then evaluate its vectors; one result row
+    (the first of run_trainer's rows)."""
+    return run_trainer(trainer, mode, threads, passes, corpus, workdir, gensim_input, evaluator, timeout,
+                       variants, peers_dir)[0]
+
+
+def _env() -> dict:
     # BLAS thread pools would add threads nobody asked for (gensim calls BLAS
-    # one vector at a time, stream_w2v not at all): the thread count is --threads.
+    # one vector at a time, stream_w2v not at all, pWord2Vec sets 1 itself):
+    # the thread count is --threads.
     # PYTHONHASHSEED: gensim seeds each word's initial vector with hash(word + seed),
     # which Python randomizes per process; fixed, a 1-thread gensim run repeats exactly.
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
                PYTHONHASHSEED="0")
     repo = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = repo + os.pathsep + env.get("PYTHONPATH", "") if env.get("PYTHONPATH") else repo
+    return env
+
+
+def run_trainer(trainer: str, mode: str, threads: int, passes: int, corpus: dict, workdir: str,
+                gensim_input: str = "sentences", evaluator: str = "stream_w2v", timeout: float | None = None,
+                variants: dict | None = None, peers_dir: Path | None = None) -> list[dict]:
+    """Train once in its own process (tree), then evaluate its vectors: one row,
+    or more when one run writes several vector files (yskip: yskip, yskip-avg)."""
+    variants = VARIANTS if variants is None else variants
+    if trainer in peers_mod.PEERS:
+        return _run_peer(trainer, mode, threads, passes, corpus, workdir, evaluator, timeout, peers_dir)
+    base, settings = variants.get(trainer, (trainer, {}))
+    tag = f"{trainer}-{mode}-t{threads}-p{passes}"
+    spec = dict(trainer=base, mode=mode, threads=threads, passes=passes, corpus=corpus["path"],
+                tokens=corpus["tokens"], vectors=os.path.join(workdir, tag + ".bin"),
+                report=os.path.join(workdir, tag + ".json"), gensim_input=gensim_input, settings=settings)
+    env = _env()
+    repo = env["PYTHONPATH"].split(os.pathsep)[0]
     load_before = os.getloadavg()[0]
     with open(os.path.join(workdir, tag + ".log"), "w") as log:
         start = time.perf_counter()
@@ -108,8 +149,8 @@ def run_one(trainer: str, mode: str, threads: int, passes: int, corpus: dict, wo
                words_per_sec=corpus["tokens"] * passes / wall,
                train_words_per_sec=corpus["tokens"] * passes / inside["train_s"],
                # Fallback only: ru_maxrss includes the runner's RSS at fork (see child.peak_rss_mb).
-               peak_rss_mb=inside.pop("vmhwm_mb") or usage.ru_maxrss / 1024,
-               cpu_s=usage.ru_utime + usage.ru_stime, load_before=load_before, **inside)
+               peak_rss_mb=inside.pop("vmhwm_mb") or usage.ru_maxrss / 1024, rss_method="VmHWM",
+               cpu_s=usage.ru_utime + usage.ru_stime, load_before=load_before, settings=settings, **inside)
     # CPU seconds say how much of the wall time the trainer actually ran: on a
     # shared machine (load > cores) wall time alone hides contention.
     row["words_per_cpu_sec"] = corpus["tokens"] * passes / row["cpu_s"]
@@ -117,7 +158,42 @@ def run_one(trainer: str, mode: str, threads: int, passes: int, corpus: dict, wo
     row.update(evaluate_file(spec["vectors"], evaluator))
     row["eval_s"] = time.perf_counter() - t
     os.unlink(spec["vectors"])  # up to ~30 MB each; the numbers are what is kept
-    return row
+    return [row]
+
+
+def _run_peer(trainer, mode, threads, passes, corpus, workdir, evaluator, timeout, peers_dir) -> list[dict]:
+    """A published peer (bench/peers.py): its own command line, timed and measured
+    as one process tree; every vector file it writes evaluated by the same evaluator."""
+    if mode not in peers_mod.PEER_MODES:
+        raise ValueError(f"{trainer} trains {', '.join(peers_mod.PEER_MODES)} only, not {mode}")
+    exe = peers_mod.binary(trainer, peers_dir or peers_mod.DEFAULT_PEERS_DIR)
+    tag = f"{trainer}-{mode}-t{threads}-p{passes}"
+    vectors = os.path.join(workdir, tag + ".bin")
+    argv = peers_mod.command(trainer, exe, corpus["path"], vectors, threads, passes)
+    load_before = os.getloadavg()[0]
+    log_path = os.path.join(workdir, tag + ".log")
+    res = peers_mod.run(argv, _env(), log_path, timeout)
+    if res["status"] != 0:
+        with open(log_path) as f:
+            tail = f.read()[-3000:]
+        raise RuntimeError(f"{tag} failed (exit {res['status']}):\n{tail}")
+    rows = []
+    for name, path in peers_mod.outputs(trainer, vectors).items():
+        row = dict(trainer=name, mode=mode, threads=threads, passes=passes, wall_s=res["wall_s"],
+                   words_per_sec=corpus["tokens"] * passes / res["wall_s"], train_words_per_sec=None,
+                   peak_rss_mb=res["peak_rss_mb"], rss_method=res["rss_method"], cpu_s=res["cpu_s"],
+                   load_before=load_before, command=" ".join(map(shlex.quote, argv)),
+                   import_s=None, train_s=None, save_s=None, vocab_size=peers_mod.vocab_size(path),
+                   words_seen=None, loss=None, isa=None)
+        if name != trainer:
+            row["same_run_as"] = trainer
+        row["words_per_cpu_sec"] = corpus["tokens"] * passes / row["cpu_s"]
+        t = time.perf_counter()
+        row.update(evaluate_file(path, evaluator))
+        row["eval_s"] = time.perf_counter() - t
+        os.unlink(path)
+        rows.append(row)
+    return rows
 
 
 def _wait(proc: subprocess.Popen, timeout: float | None):
@@ -135,14 +211,27 @@ def _wait(proc: subprocess.Popen, timeout: float | None):
             time.sleep(0.05)
 
 
-def summarize(rows: list[dict], trainers: list[str]) -> list[dict]:
-    """Median of the repeats per (mode, threads, passes, trainer), and ours/gensim ratios."""
+def reported_trainers(trainers: list[str], rows: list[dict]) -> list[str]:
+    """The trainers asked for, each followed by the rows it brought along (yskip: yskip-avg)."""
+    out = []
+    for t in trainers:
+        out.append(t)
+        out += [d for d, base in peers_mod.DERIVED.items() if base == t and any(r["trainer"] == d for r in rows)]
+    return out + [t for t in dict.fromkeys(r["trainer"] for r in rows) if t not in out]
+
+
+def summarize(rows: list[dict], trainers: list[str] | None = None) -> list[dict]:
+    """Median of the repeats per (mode, threads, passes, trainer), and ours/gensim ratios.
+    Every trainer that has rows is summarized (yskip-avg comes with yskip), in
+    the order of ``trainers`` and then of first appearance."""
+    trainers = reported_trainers(trainers or [], rows)
     configs = []
     for row in rows:
         key = (row["mode"], row["threads"], row["passes"])
         if key not in configs:
             configs.append(key)
     fields = ("words_per_sec", "train_words_per_sec", "words_per_cpu_sec", "wall_s", "peak_rss_mb", "cpu_s",
+              "load_before",
               "vocab_size",
               "analogy", "ws353", "simlex")
     out = []
@@ -213,7 +302,17 @@ def parse_args(argv):
     p.add_argument("--modes", nargs="+", choices=list(MODES))
     p.add_argument("--threads", nargs="+", type=int)
     p.add_argument("--passes", nargs="+", type=int)
-    p.add_argument("--trainers", nargs="+", choices=TRAINERS, default=list(TRAINERS))
+    p.add_argument("--trainers", nargs="+", default=list(TRAINERS), metavar="TRAINER",
+                   help="any of stream_w2v, gensim, " + ", ".join(VARIANTS) + ", --variant names, and the "
+                   "opt-in peers " + ", ".join(peers_mod.PEERS) + " (built on first use; SG-NS only; yskip also "
+                   "reports yskip-avg). Default: " + " ".join(TRAINERS))
+    p.add_argument("--variant", action="append", default=[], metavar="NAME=BASE:KEY=VALUE,...",
+                   help="a trainer variant with other settings, e.g. "
+                   "'stream_w2v-coord=stream_w2v:lr_schedule=adagrad_coord,alpha=0.1' (repeatable)")
+    p.add_argument("--corpus-prefix-tokens", type=int, metavar="N",
+                   help="train on the first N tokens of the corpus (cached as DATA_DIR/NAME-prefixN.txt)")
+    p.add_argument("--peers-dir", type=Path, default=peers_mod.DEFAULT_PEERS_DIR,
+                   help="where the peers are built on first use (default bench/cache/peers)")
     p.add_argument("--repeats", type=int, default=1, help="alternating runs per configuration (median kept)")
     p.add_argument("--gensim-input", choices=("sentences", "corpus_file"), default="sentences",
                    help="gensim reads LineSentence (like stream_w2v, one Python iterator) or corpus_file")
@@ -226,26 +325,91 @@ def parse_args(argv):
     p.add_argument("--update-readme", nargs="?", const=str(Path(__file__).parent.parent / "README.md"),
                    metavar="README", help="rewrite the section between the bench markers (default README.md)")
     args = p.parse_args(argv)
+    args.variants = dict(VARIANTS)
+    for text in args.variant:
+        try:
+            args.variants.update([parse_variant(text)])
+        except ValueError as e:
+            p.error(str(e))
+    known = list(PYTHON_TRAINERS) + list(args.variants) + list(peers_mod.PEERS)
+    for t in args.trainers:
+        if t not in known:
+            p.error(f"unknown trainer {t!r} (known: {', '.join(known)})")
+    if len(set(args.trainers)) != len(args.trainers):
+        p.error("a trainer is named twice")
     base = QUICK if args.quick else FULL
     args.corpus = args.corpus or base["corpus"]
     args.modes = args.modes or base["modes"]
     args.threads = args.threads or base["threads"]
     args.passes = args.passes or base["passes"]
     args.name = args.name or ("quick" if args.quick else "full" if args.corpus == "full" else Path(args.corpus).stem)
+    if args.corpus_prefix_tokens and not any(a.startswith("--name") for a in argv):
+        args.name += f"-prefix{args.corpus_prefix_tokens}"
     return args
+
+
+def parse_variant(text: str) -> tuple[str, tuple[str, dict]]:
+    """'NAME=BASE:key=value,...' -> (NAME, (BASE, {key: value})); values are
+    read as JSON when they can be (0.1, 5, true), as strings otherwise."""
+    name, sep, rest = text.partition("=")
+    base, sep2, pairs = rest.partition(":")
+    if not sep or not name or base not in PYTHON_TRAINERS:
+        raise ValueError(f"--variant {text!r}: expected NAME=BASE:KEY=VALUE,... with BASE one of "
+                         f"{', '.join(PYTHON_TRAINERS)}")
+    settings = {}
+    for pair in filter(None, pairs.split(",")):
+        key, eq, value = pair.partition("=")
+        if not eq:
+            raise ValueError(f"--variant {text!r}: {pair!r} is not KEY=VALUE")
+        try:
+            settings[key] = json.loads(value)
+        except json.JSONDecodeError:
+            settings[key] = value
+    return name, (base, settings)
+
+
+def prefix_corpus(corpus: dict, tokens: int, data_dir: Path) -> dict:
+    """The first ``tokens`` tokens of ``corpus`` as a corpus of its own: whole lines,
+    the last one cut to make the count exact. Written once, next to the others."""
+    if tokens >= corpus["tokens"]:
+        return corpus
+    name = f"{corpus['name']}-prefix{tokens}"
+    path = Path(data_dir) / f"{name}.txt"
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        left = tokens
+        with open(corpus["path"], encoding="utf-8") as src, open(tmp, "w", encoding="utf-8") as dst:
+            for line in src:
+                words = line.split()
+                if len(words) >= left:
+                    dst.write(" ".join(words[:left]) + "\n")
+                    break
+                dst.write(line)
+                left -= len(words)
+        os.replace(tmp, path)
+    out = resolve_corpus(str(path), data_dir)
+    out["name"] = name
+    assert out["tokens"] == tokens, (out["tokens"], tokens)
+    return out
 
 
 def main(argv=None, log=print) -> dict:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     corpus = resolve_corpus(args.corpus, args.data_dir)
+    if args.corpus_prefix_tokens:
+        corpus = prefix_corpus(corpus, args.corpus_prefix_tokens, args.data_dir)
     started = time.perf_counter()
     meta = dict(date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                 command="python -m bench " + " ".join(map(shlex.quote, argv)),
                 machine=machine(), versions=versions(), settings=dict(COMMON, modes={m: dict(zip(
                     ("sg", "hs", "negative", "alpha"), v)) for m, v in MODES.items()}),
                 corpus={k: corpus[k] for k in ("name", "tokens", "lines", "bytes", "sha256")},
-                trainers=args.trainers, gensim_input=args.gensim_input, evaluator=args.evaluator,
+                trainers=args.trainers, variants={t: dict(base=b, settings=st) for t, (b, st) in args.variants.items()
+                                                  if t in args.trainers},
+                peers={t: " ".join(peers_mod.command(t, Path("BIN"), "CORPUS", "VECS.bin", 0, 1)).replace(
+                    " 0 ", " THREADS ") for t in args.trainers if t in peers_mod.PEERS},
+                gensim_input=args.gensim_input, evaluator=args.evaluator,
                 repeats=args.repeats, load_at_start=os.getloadavg())
     rows = []
     with tempfile.TemporaryDirectory(prefix="stream_w2v_bench_") as work:
@@ -254,17 +418,24 @@ def main(argv=None, log=print) -> dict:
                 for threads in args.threads:
                     for repeat in range(args.repeats):
                         for trainer in args.trainers:
-                            row = run_one(trainer, mode, threads, passes, corpus, work, args.gensim_input,
-                                          args.evaluator, args.timeout)
-                            row["repeat"] = repeat
-                            rows.append(row)
-                            log(f"{trainer:10} {mode:7} threads {threads} passes {passes}: "
-                                f"{row['words_per_sec']:>10,.0f} words/s  {row['wall_s']:6.1f} s  "
-                                f"{row['peak_rss_mb']:6.0f} MB  analogy {row['analogy']:.3f}  "
-                                f"ws353 {row['ws353']:.3f}  simlex {row['simlex']:.3f}")
+                            if trainer in peers_mod.PEERS and (mode not in peers_mod.PEER_MODES or
+                                                               (trainer == "yskip" and passes != 1)):
+                                if repeat == 0:
+                                    log(f"{trainer}: skipped for {mode}, {passes} passes (it has no such mode)")
+                                continue
+                            for row in run_trainer(trainer, mode, threads, passes, corpus, work, args.gensim_input,
+                                                   args.evaluator, args.timeout, args.variants, args.peers_dir):
+                                row["repeat"] = repeat
+                                rows.append(row)
+                                log(f"{row['trainer']:18} {mode:7} threads {threads} passes {passes}: "
+                                    f"{row['words_per_sec']:>10,.0f} words/s  {row['wall_s']:6.1f} s  "
+                                    f"{row['peak_rss_mb']:6.0f} MB  analogy {row['analogy']:.3f}  "
+                                    f"ws353 {row['ws353']:.3f}  simlex {row['simlex']:.3f}  "
+                                    f"load {row['load_before']:.1f}")
     meta["total_s"] = time.perf_counter() - started
     meta["load_at_end"] = os.getloadavg()
     summary = summarize(rows, args.trainers)
+    meta["trainers_reported"] = reported_trainers(args.trainers, rows)
     results = dict(meta=meta, runs=rows, summary=summary, headline=headline(summary))
     args.out.mkdir(parents=True, exist_ok=True)
     json_path = args.out / f"{args.name}.json"

@@ -114,3 +114,62 @@ def test_stream_figures(small_corpus, tmp_path):
     for how in ("bulk", "pipe", "follow"):
         assert results["cli"][how]["words_per_sec"] > 0, results["cli"][how]
     assert (tmp_path / "stream-smoke.json").exists()
+
+
+FAKE_PEER = r"""
+import collections, sys
+import numpy as np
+corpus, out = sys.argv[1], sys.argv[2]
+counts = collections.Counter(w for line in open(corpus) for w in line.split())
+words = [w for w, c in counts.most_common() if c >= 5]
+big = np.ones(30_000_000, dtype=np.uint8)  # 30 MB touched: the peak RSS must see it
+rs = np.random.default_rng(0)
+for path in [out] + ([out + ".avg.bin"] if len(sys.argv) > 3 else []):
+    with open(path, "wb") as f:
+        f.write(f"{len(words)} 10\n".encode())
+        for w in words:
+            f.write(w.encode() + b" " + rs.standard_normal(10).astype(np.float32).tobytes() + b"\n")
+"""
+
+
+def test_variants_prefix_and_peer_rows(small_corpus, tmp_path, monkeypatch):
+    """Trainer variants, --corpus-prefix-tokens, and the peers' path through the runner
+    (timing under /usr/bin/time, RSS, yskip's second vectors file, the table) with a
+    stand-in for the peer binaries: the real peers are never built here."""
+    from bench import peers
+
+    script = tmp_path / "fake_peer.py"
+    script.write_text(FAKE_PEER)
+    monkeypatch.setattr(peers, "binary", lambda name, peers_dir=None, log=print: script)
+    monkeypatch.setattr(peers, "command", lambda name, exe, corpus, vectors, threads, passes: [
+        bench_run.sys.executable, str(exe), corpus, vectors] + (["avg"] if name == "yskip" else []))
+    out = tmp_path / "results"
+    results = bench_run.main(["--corpus", str(small_corpus), "--corpus-prefix-tokens", "20000", "--modes", "SG-NS",
+                              "--threads", "1", "--passes", "1", "--data-dir", str(tmp_path),
+                              "--variant", "stream_w2v-const=stream_w2v:lr_schedule=constant,alpha=0.02",
+                              "--trainers", "stream_w2v-const", "yskip", "pword2vec", "--out", str(out),
+                              "--no-plots"], log=lambda *_: None)
+    assert results["meta"]["corpus"]["tokens"] == 20000
+    assert results["meta"]["variants"]["stream_w2v-const"]["settings"] == {"lr_schedule": "constant", "alpha": 0.02}
+    rows = {r["trainer"]: r for r in results["runs"]}
+    assert list(rows) == ["stream_w2v-const", "yskip", "yskip-avg", "pword2vec"]
+    assert rows["stream_w2v-const"]["settings"]["lr_schedule"] == "constant"
+    for name in ("yskip", "yskip-avg", "pword2vec"):
+        row = rows[name]
+        assert row["words_per_sec"] == pytest.approx(20000 / row["wall_s"])
+        assert row["peak_rss_mb"] > 30 and row["vocab_size"] > 0 and row["analogy_answered"] > 0
+    assert rows["yskip-avg"]["wall_s"] == rows["yskip"]["wall_s"] and rows["yskip-avg"]["same_run_as"] == "yskip"
+    table = (out / f"{small_corpus.stem}-prefix20000.md").read_text()
+    assert "| SG-NS | 1 | 1 | yskip-avg |" in table and "stream_w2v-const" in table
+
+
+def test_trainer_arguments():
+    assert bench_run.parse_variant("a=gensim:alpha=0.05,hs=1,lr_schedule=x") == (
+        "a", ("gensim", {"alpha": 0.05, "hs": 1, "lr_schedule": "x"}))
+    with pytest.raises(ValueError):
+        bench_run.parse_variant("a=word2vec:alpha=1")
+    with pytest.raises(SystemExit):
+        bench_run.parse_args(["--trainers", "stream_w2v", "nosuch"])
+    args = bench_run.parse_args(["--trainers", "stream_w2v-adagrad", "yskip"])
+    assert args.variants["stream_w2v-adagrad"] == ("stream_w2v", {"lr_schedule": "adagrad", "alpha": 0.1})
+    assert bench_run.parse_args([]).trainers == ["stream_w2v", "gensim"]  # peers are opt-in only
