@@ -53,7 +53,12 @@ def train_stream_w2v(spec: dict) -> dict:
     from stream_w2v.model import StreamingWord2Vec
     from stream_w2v import kernel_info
     t1 = time.perf_counter()
-    model = StreamingWord2Vec(**params(spec["mode"], spec["threads"], spec.get("settings")))
+    kw = params(spec["mode"], spec["threads"], spec.get("settings"))
+    if kw.get("lr_schedule", "adagrad").startswith("adagrad") and "alpha" not in (spec.get("settings") or {}):
+        # The benchmark's alpha is SGD's learning rate; under AdaGrad (the
+        # default schedule) alpha is the base step, left at the library's default.
+        del kw["alpha"]
+    model = StreamingWord2Vec(**kw)
     if spec["passes"] == 1:
         model.train(Lines(spec["corpus"]))  # one streaming pass: no vocabulary scan, stream schedule
     else:

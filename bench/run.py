@@ -52,7 +52,8 @@ from bench.evaluate import EVALUATORS, evaluate_file
 TRAINERS = ("stream_w2v", "gensim")  # the default; the others are opt-in
 PYTHON_TRAINERS = ("stream_w2v", "gensim")
 # name -> (base trainer, settings that override the benchmark's for it)
-VARIANTS = {"stream_w2v-adagrad": ("stream_w2v", {"lr_schedule": "adagrad", "alpha": 0.1})}
+VARIANTS = {"stream_w2v-adagrad": ("stream_w2v", {"lr_schedule": "adagrad", "alpha": 0.1}),
+            "stream_w2v-inverse": ("stream_w2v", {"lr_schedule": "inverse"})}
 RESULTS_DIR = Path(__file__).parent / "results"
 # Quick mode: the small corpus, the two NS modes at 1 and 2 threads, one pass:
 # 8 trainings of ~1M tokens, about 2-3 minutes on the 2-core machine.
