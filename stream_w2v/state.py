@@ -86,12 +86,39 @@ def load_model(cls, directory: str, name: str | None = None):
     arrays, meta = checkpoint.load(directory, name)
     try:
         return _restore(cls, arrays, meta)
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise checkpoint.CheckpointError(
             f"{directory}: checkpoint {meta.get('checkpoint')} is inconsistent ({exc})") from None
 
 
+def count(value, what: str) -> int:
+    """A count from a manifest: a plain non-negative int (a manifest is not trusted)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{what} is {value!r}, not a count")
+    return value
+
+
+def _check_meta(meta: dict) -> None:
+    """The scalar values that training will compute with: types and ranges."""
+    import math
+    for key in ("params", "counters", "tables", "vocab"):
+        if not isinstance(meta.get(key), dict):
+            raise ValueError(f"{key} is not a mapping")
+    for key, value in meta["counters"].items():
+        count(value, f"counters.{key}")
+    for key in ("table_words", "table_total", "tree_words"):
+        count(meta["tables"][key], f"tables.{key}")
+    loss = meta["loss_sum"]
+    if isinstance(loss, bool) or not isinstance(loss, (int, float)) or not math.isfinite(loss):
+        raise ValueError(f"loss_sum is {loss!r}")
+    if not isinstance(meta.get("extra", {}), dict):
+        raise ValueError("extra is not a mapping")
+    if meta.get("tree") is not None and not isinstance(meta["tree"], dict):
+        raise ValueError("tree is not a mapping")
+
+
 def _restore(cls, arrays: dict, meta: dict):
+    _check_meta(meta)
     model = cls(**meta["params"])
     model._start()
     model.vocab = Vocabulary.from_state(_join("vocab", meta["vocab"], arrays))

@@ -125,6 +125,14 @@ class Vocabulary:
 
     @classmethod
     def from_state(cls, state: dict) -> "Vocabulary":
+        def count(key, lo=0):
+            value = state[key]
+            if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+                raise ValueError(f"vocabulary {key} is {value!r}")
+            return value
+        count("min_count", 1), count("floor"), count("total_words"), count("tokens_seen")
+        if state["max_vocab_size"] is not None:
+            count("max_vocab_size", 1)
         vocab = cls(state["min_count"], state["max_vocab_size"])
         words = unpack_strings(state["keys"], state["key_offsets"])
         counts = np.asarray(state["counts"], dtype=np.int64)

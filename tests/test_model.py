@@ -258,7 +258,7 @@ def _rewrite_array(ckpt, name, array):
     mpath = os.path.join(ckpt, "manifest.json")
     manifest = json.loads(open(mpath).read())
     manifest["files"][name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-    open(mpath, "w").write(json.dumps(manifest))
+    open(mpath, "wb").write(checkpoint.seal_manifest(manifest))
 
 
 def test_load_refuses_a_flipped_byte(tmp_path):
