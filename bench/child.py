@@ -8,7 +8,8 @@ training and writing the vectors are all inside it.
 SPEC: {"trainer", "mode", "threads", "passes", "corpus", "tokens",
 "vectors" (output, word2vec binary), "report" (output JSON), "gensim_input", "settings" (optional: keyword
 arguments that override the benchmark's for this trainer variant, e.g.
-{"lr_schedule": "adagrad", "alpha": 0.1} for ``stream_w2v-adagrad``; the
+{"lr_schedule": "adagrad", "alpha": 0.1} for ``stream_w2v-adagrad``, or
+{"export": "average"} to write (input + output) / 2 vectors; the
 "trainer" is then the base trainer, stream_w2v or gensim)}.
 The report holds the times seen from inside (import, train, save), the
 vocabulary size and the peak RSS; the parent adds wall and CPU time.
@@ -53,8 +54,10 @@ def train_stream_w2v(spec: dict) -> dict:
     from stream_w2v.model import StreamingWord2Vec
     from stream_w2v import kernel_info
     t1 = time.perf_counter()
-    kw = params(spec["mode"], spec["threads"], spec.get("settings"))
-    if kw.get("lr_schedule", "adagrad").startswith("adagrad") and "alpha" not in (spec.get("settings") or {}):
+    settings = dict(spec.get("settings") or {})
+    export = settings.pop("export", "input")  # "average": (input + output) / 2, as yskip writes
+    kw = params(spec["mode"], spec["threads"], settings)
+    if kw.get("lr_schedule", "adagrad").startswith("adagrad") and "alpha" not in settings:
         # The benchmark's alpha is SGD's learning rate; under AdaGrad (the
         # default schedule) alpha is the base step, left at the library's default.
         del kw["alpha"]
@@ -64,7 +67,8 @@ def train_stream_w2v(spec: dict) -> dict:
     else:
         model.train(Lines(spec["corpus"]), epochs=spec["passes"], total_words=spec["tokens"])
     t2 = time.perf_counter()
-    model.wv.save_word2vec_format(spec["vectors"], binary=True)
+    wv = model.averaged_wv() if export == "average" else model.wv
+    wv.save_word2vec_format(spec["vectors"], binary=True)
     t3 = time.perf_counter()
     stats = model.stats
     return dict(import_s=t1 - t0, train_s=t2 - t1, save_s=t3 - t2, vocab_size=len(model.wv),

@@ -53,6 +53,7 @@ TRAINERS = ("stream_w2v", "gensim")  # the default; the others are opt-in
 PYTHON_TRAINERS = ("stream_w2v", "gensim")
 # name -> (base trainer, settings that override the benchmark's for it)
 VARIANTS = {"stream_w2v-adagrad": ("stream_w2v", {"lr_schedule": "adagrad", "alpha": 0.1}),
+            "stream_w2v-avg": ("stream_w2v", {"export": "average"}),
             "stream_w2v-inverse": ("stream_w2v", {"lr_schedule": "inverse"})}
 RESULTS_DIR = Path(__file__).parent / "results"
 # Quick mode: the small corpus, the two NS modes at 1 and 2 threads, one pass:

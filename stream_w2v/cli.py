@@ -108,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model_dir")
     p.add_argument("out")
     p.add_argument("--format", choices=("text", "binary"), default="text")
+    p.add_argument("--vectors", choices=("input", "average"), default="input",
+                   help="input vectors (word2vec.c, gensim) or (input + output) / 2 (yskip; needs --negative)")
 
     p = sub.add_parser("evaluate", help="analogy accuracy and word-pair correlation")
     p.add_argument("model_dir")

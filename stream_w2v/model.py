@@ -483,6 +483,22 @@ class StreamingWord2Vec:
             self._wv._vectors_changed()  # rows were trained in place: drop cached norms
         return self._wv
 
+    def averaged_wv(self) -> KeyedVectors:
+        """A copy of the vectors as (input + output) / 2, the rows of ``syn0``
+        and ``syn1neg`` averaged, as yskip writes them by default. ``wv`` (the
+        input vectors, what word2vec.c and gensim export) stays the default;
+        only negative sampling has an output vector per word, so this needs
+        ``negative > 0``. Taken under the batch lock: no half-applied batch."""
+        if not self.negative:
+            raise ValueError("averaged vectors need negative sampling (negative > 0): "
+                             "hierarchical softmax has no output vector per word")
+        self._start()
+        with self._batch_lock:
+            self._drain()
+            rows = self._syn0.rows
+            vectors = (self._syn0.view[:rows] + self._syn1neg.view[:rows]) * np.float32(0.5)
+            return KeyedVectors(self.vocab.index_to_key[:rows], vectors, self.vocab.counts[:rows].copy())
+
 
 PARAMS = ("vector_size", "window", "min_count", "sg", "hs", "negative", "sample", "alpha",
           "min_alpha", "workers", "seed", "max_vocab_size", "cbow_mean", "ns_exponent",

@@ -121,12 +121,18 @@ def analogy(args) -> int:
 
 
 def export(args) -> int:
-    wv, _ = load_vectors(args.model_dir)
+    wv, model = load_vectors(args.model_dir)
+    if args.vectors == "average":
+        if not model.negative:
+            raise UserError(f"{args.model_dir}: --vectors average needs a model trained with negative sampling "
+                            "(hierarchical softmax has no output vector per word)")
+        wv = model.averaged_wv()
     try:
         wv.save_word2vec_format(args.out, binary=args.format == "binary")
     except OSError as exc:
         raise UserError(f"{args.out}: {exc.strerror or exc}") from None
-    print(f"wrote {len(wv)} vectors of {wv.vector_size} dimensions to {args.out} ({args.format})", file=sys.stderr)
+    print(f"wrote {len(wv)} {args.vectors} vectors of {wv.vector_size} dimensions to {args.out} ({args.format})",
+          file=sys.stderr)
     return 0
 
 

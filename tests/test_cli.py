@@ -370,6 +370,21 @@ def test_queries_and_export_load_in_gensim(model, tmp_path):
     assert np.allclose(kv[m.wv.index_to_key[0]], m.wv.vectors[0], atol=1e-6)
 
 
+def test_export_averaged_vectors(model, tmp_path):
+    """--vectors average writes (syn0 + syn1neg) / 2, row for row (binary: exact)."""
+    from gensim.models import KeyedVectors
+    out = tmp_path / "avg.bin"
+    ok("export", model, out, "--format", "binary", "--vectors", "average")
+    kv = KeyedVectors.load_word2vec_format(str(out), binary=True)
+    m = StreamingWord2Vec.load(str(model))
+    rows = len(m.wv)
+    expected = (m._syn0.view[:rows] + m._syn1neg.view[:rows]) * np.float32(0.5)
+    assert sorted(kv.index_to_key) == sorted(m.wv.index_to_key)
+    got = np.stack([kv[w] for w in m.wv.index_to_key])  # the file is in count order
+    np.testing.assert_array_equal(got, expected)
+    assert not np.array_equal(got, m.wv.vectors)  # not the input vectors under another name
+
+
 def test_queries_while_training(tmp_path, trainers):
     model_dir, log = tmp_path / "m", tmp_path / "app.log"
     feed = Feed(str(log))
