@@ -143,6 +143,12 @@ def _restore(cls, arrays: dict, meta: dict):
     tables = meta["tables"]
     model._table_words, model._table_total = tables["table_words"], tables["table_total"]
     model._tree_words = tables["tree_words"]
+    # Training trusts these counts to decide whether the tree and the noise
+    # table are current: a count without its table is damage, not a state.
+    if model.hs and model._tree_words and model._tree is None:
+        raise ValueError(f"tree_words is {model._tree_words} but there is no Huffman tree")
+    if model.negative and model._table_words and model._noise is None:
+        raise ValueError(f"table_words is {model._table_words} but there is no noise table")
     model.counters.update(meta["counters"])
     model._loss_sum = float(meta["loss_sum"])
     model.extra = meta.get("extra", {})
