@@ -1,10 +1,12 @@
-"""python -m bench [run|stream|corpus|kernel] [options]; without a subcommand: run.
+"""python -m bench [run|stream|redis|corpus|kernel] [options]; without a subcommand: run.
 
 - run     stream_w2v vs gensim, alternating, one process per training (bench/run.py);
           opt-in: variants (stream_w2v-adagrad, --variant) and the peers
           (--trainers ... yskip pword2vec: built from ../shared/peers on first use)
 - stream  streaming figures: quality along one pass, time in vocabulary/tree
           upkeep, followed file and pipe vs bulk (bench/stream.py)
+- redis   stream-w2v train reading a Redis stream vs the same text from a file:
+          entries/s and words/s (bench/redis_throughput.py)
 - corpus  build/cache the Debian-text corpus, print its counts and sha256 (bench/corpus.py)
 - kernel  single-thread kernel throughput per ISA (bench/kernel_speed.py)
 """
@@ -23,6 +25,9 @@ def main() -> None:
     elif command == "stream":
         from bench.stream import main as stream
         stream(rest)
+    elif command == "redis":
+        from bench.redis_throughput import main as redis_throughput
+        redis_throughput(rest)
     elif command == "corpus":
         from bench.corpus import main as build
         build(rest)
