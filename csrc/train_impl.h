@@ -7,7 +7,8 @@
  * and W2V_ISA_NAME (scalar, avx2, avx512); this file then defines
  *   w2v_train_batch_<isa>, w2v_dot_<isa>, w2v_axpy_<isa>, w2v_adagrad_<isa>.
  * Plain SGD (W2V_LR_SGD) runs exactly the operations it ran before the AdaGrad
- * modes existed, in the same order, so its results are unchanged bit for bit.
+ * and count modes existed, in the same order, so its results are unchanged bit
+ * for bit.
  * Keeping the loop in one place means the ISAs can differ only in the
  * primitives, so the "scalar twin" of every SIMD kernel is the same code. */
 #include <math.h>
@@ -65,6 +66,26 @@ static inline double logistic_step_adagrad(const float *h, float *u, float *acc,
     return compute_loss ? (double)w2v_log1pexp_fast(label > 0.5f ? -f : f) : 0.0;
 }
 
+/* W2V_LR_COUNT: the learning rate of a row with count n, alpha / (1 + n / tau).
+ * Scalar code shared by every ISA (rounded the same everywhere). */
+static inline float count_rate(float alpha, float n, float tau)
+{
+    return alpha / (1.0f + n / tau);
+}
+
+/* The logistic step under W2V_LR_COUNT: e collects the unscaled error g u (g =
+ * L - sigmoid(f), no learning rate) before u moves; u steps by (rate g) h with
+ * the row's own rate. */
+static inline double logistic_step_count(const float *h, float *u, float *e, float label,
+                                         float rate, int32_t dim, int compute_loss)
+{
+    float f = vec_dot(h, u, dim);
+    float g = label - w2v_sigmoid_fast(f);
+    vec_axpy(g, u, e, dim);
+    vec_axpy(g * rate, h, u, dim);
+    return compute_loss ? (double)w2v_log1pexp_fast(label > 0.5f ? -f : f) : 0.0;
+}
+
 /* The accumulator of row `row` of a matrix: one float, or dim floats. */
 static inline float *acc_row(float *acc, int64_t row, int32_t dim, int32_t mode)
 {
@@ -117,6 +138,8 @@ static double train_targets(const w2v_model *m, const w2v_params *p, int32_t tar
             prefetch_row(m->syn1neg_acc + (int64_t)noise[d] * dim, dim);
         else if (mode == W2V_LR_ADAGRAD_ROW)
             __builtin_prefetch(m->syn1neg_acc + noise[d], 1, 3);
+        else if (mode == W2V_LR_COUNT)
+            __builtin_prefetch(m->syn1neg_count + noise[d], 0, 3);
     }
     /* |h|^2 / dim, for the per-row accumulators: h is fixed during the example. */
     float hsq = mode == W2V_LR_ADAGRAD_ROW ? vec_dot(h, h, dim) / (float)dim : 0.0f;
@@ -128,6 +151,10 @@ static double train_targets(const w2v_model *m, const w2v_params *p, int32_t tar
             float label = 1.0f - (float)cds[d];
             if (mode == W2V_LR_SGD)
                 loss += logistic_step(h, u, e, label, alpha, dim, p->compute_loss);
+            else if (mode == W2V_LR_COUNT)
+                loss += logistic_step_count(h, u, e, label,
+                                            count_rate(alpha, m->syn1_count[pts[d]], p->count_tau),
+                                            dim, p->compute_loss);
             else
                 loss += logistic_step_adagrad(h, u, acc_row(m->syn1_acc, pts[d], dim, mode), e,
                                               label, alpha, dim, mode, hsq, p->compute_loss);
@@ -141,6 +168,10 @@ static double train_targets(const w2v_model *m, const w2v_params *p, int32_t tar
         float label = d < 0 ? 1.0f : 0.0f;
         if (mode == W2V_LR_SGD)
             loss += logistic_step(h, u, e, label, alpha, dim, p->compute_loss);
+        else if (mode == W2V_LR_COUNT)
+            loss += logistic_step_count(h, u, e, label,
+                                        count_rate(alpha, m->syn1neg_count[word], p->count_tau),
+                                        dim, p->compute_loss);
         else
             loss += logistic_step_adagrad(h, u, acc_row(m->syn1neg_acc, word, dim, mode), e,
                                           label, alpha, dim, mode, hsq, p->compute_loss);
@@ -164,6 +195,8 @@ static double train_sg(const w2v_model *m, const w2v_params *p, const int32_t *s
         loss += train_targets(m, p, sen[i], h, e, alpha, rng, noise, &out->terms);
         if (p->lr_mode == W2V_LR_SGD)
             vec_axpy(1.0f, e, h, dim);
+        else if (p->lr_mode == W2V_LR_COUNT)
+            vec_axpy(count_rate(alpha, m->syn0_count[sen[j]], p->count_tau), e, h, dim);
         else
             adagrad_input(m, p->lr_mode, sen[j], e, 1.0f, alpha,
                           p->lr_mode == W2V_LR_ADAGRAD_ROW ? vec_dot(e, e, dim) / (float)dim : 0.0f);
@@ -192,6 +225,12 @@ static double train_cbow(const w2v_model *m, const w2v_params *p, const int32_t 
     if (p->lr_mode == W2V_LR_SGD) {
         for (int64_t j = lo; j <= hi; j++)
             if (j != i) vec_axpy(scale, e, m->syn0 + (int64_t)sen[j] * dim, dim);
+    } else if (p->lr_mode == W2V_LR_COUNT) {
+        /* Every occurrence in the window takes its own step, with its row's rate. */
+        for (int64_t j = lo; j <= hi; j++)
+            if (j != i)
+                vec_axpy(scale * count_rate(alpha, m->syn0_count[sen[j]], p->count_tau), e,
+                         m->syn0 + (int64_t)sen[j] * dim, dim);
     } else {
         /* Every occurrence in the window takes its own step (a repeated word twice). */
         float esq = p->lr_mode == W2V_LR_ADAGRAD_ROW ? vec_dot(e, e, dim) / (float)dim : 0.0f;

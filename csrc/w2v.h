@@ -52,6 +52,25 @@
  *    number. Under W2V_LR_SGD they are not read and may be NULL.
  *    sqrt and division are the exact IEEE operations on every ISA (no rsqrt
  *    approximation), so the ISAs differ only in rounding order.
+ *  - W2V_LR_COUNT (per-row decay by count): every row r steps with its own
+ *    learning rate, which decays with the row's count n_r:
+ *        rate_r = alpha / (1 + n_r / tau)        (float32: n_r / tau, + 1, alpha / that)
+ *    alpha (interpolated alpha .. alpha_end as for SGD) is the rate of a row
+ *    with count 0; tau = w2v_params.count_tau (> 0) is the count at which the
+ *    rate has halved. Output rows step per term: u += (rate_u g) h, right
+ *    after e has read them; e = sum g u is the unscaled error (no alpha, as
+ *    under AdaGrad). After the example every input row v takes
+ *    v += (s rate_v) e, once per occurrence in the window, with s as for
+ *    AdaGrad (1, or 1/C for cbow_mean 2). So each row's step is -rate_r times
+ *    the gradient that SGD would step along with alpha. The counts are
+ *    caller-owned, read-only float32 arrays in w2v_model, one float per row
+ *    of each matrix the batch updates (finite, >= 0); the caller decides what
+ *    they count (stream_w2v: the vocabulary's word counts for syn0 and
+ *    syn1neg, for an inner node of the Huffman tree the sum of the counts of
+ *    the words below it). The kernel never writes them, so two matrices may
+ *    share one array. With every count 0 the update is SGD's, rounded
+ *    differently (e is scaled after the terms instead of per term). Not read
+ *    under the other modes (NULL allowed).
  */
 #ifndef STREAM_W2V_H
 #define STREAM_W2V_H
@@ -73,7 +92,8 @@ enum {
 enum {
     W2V_LR_SGD = 0,           /* plain SGD, word2vec.c's update (the default) */
     W2V_LR_ADAGRAD_ROW = 1,   /* AdaGrad, one accumulator per row */
-    W2V_LR_ADAGRAD_COORD = 2  /* AdaGrad, one accumulator per coordinate (yskip) */
+    W2V_LR_ADAGRAD_COORD = 2, /* AdaGrad, one accumulator per coordinate (yskip) */
+    W2V_LR_COUNT = 3          /* per-row rate alpha / (1 + count / tau) */
 };
 
 enum {
@@ -115,6 +135,12 @@ typedef struct {
     float *syn0_acc;
     float *syn1_acc;
     float *syn1neg_acc;
+    /* W2V_LR_COUNT: the count of every row (one float per row, >= 0), one
+     * array per matrix the batch updates; read only. Not read under the
+     * other modes (NULL allowed). */
+    const float *syn0_count;
+    const float *syn1_count;
+    const float *syn1neg_count;
 } w2v_model;
 
 typedef struct {
@@ -127,6 +153,7 @@ typedef struct {
     float alpha;              /* learning rate at the first token of the batch */
     float alpha_end;          /* ... linearly to this at the last token */
     int32_t lr_mode;          /* W2V_LR_*: the update rule; alpha is eta under AdaGrad */
+    float count_tau;          /* W2V_LR_COUNT: the count that halves a row's rate (> 0) */
 } w2v_params;
 
 typedef struct {

@@ -15,7 +15,11 @@ one accumulator per row / per coordinate, and ``alpha`` is then its base step
 eta. The accumulators belong to the caller (``syn0_acc``, ``syn1_acc``,
 ``syn1neg_acc`` of :class:`KernelModel`): float32, shape ``(rows,)`` per row or
 the matrix's shape per coordinate, finite and > 0 (yskip initialises them to
-1e-8); the kernel adds squared gradients to them in place.
+1e-8); the kernel adds squared gradients to them in place. ``"count"`` is the
+per-row decay by count: row r steps with ``alpha / (1 + n_r / count_tau)``,
+its count ``n_r`` read from the caller's ``syn0_count``, ``syn1_count``,
+``syn1neg_count`` (float32, shape ``(rows,)``, finite and >= 0, never written:
+two matrices may share one array).
 """
 from __future__ import annotations
 
@@ -32,7 +36,7 @@ ISA_NAMES = ("scalar", "avx2", "avx512")
 ALIAS_DTYPE = np.dtype([("prob", "<f4"), ("alias", "<i4")])
 _MAX_WINDOW = 1 << 20
 #: Update rules, in the order of csrc/w2v.h's W2V_LR_* values.
-LR_MODES = ("sgd", "adagrad_row", "adagrad_coord")
+LR_MODES = ("sgd", "adagrad_row", "adagrad_coord", "count")
 
 
 class BatchResult(NamedTuple):
@@ -190,6 +194,30 @@ def _accumulator(name: str, a, matrix: np.ndarray | None, matrix_name: str) -> n
     return a
 
 
+def _counts(name: str, a, matrix: np.ndarray | None, matrix_name: str,
+            matrices: tuple) -> np.ndarray | None:
+    """The per-row counts of ``matrix`` (W2V_LR_COUNT): float32, C-contiguous, shape
+    ``(rows,)``, finite and >= 0, not overlapping any matrix (the kernel writes those).
+    Read only by the kernel, so it may be read-only and may be shared between matrices."""
+    if a is None:
+        return None
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, not {type(a).__name__}")
+    if matrix is None:
+        raise ValueError(f"{name} is given but {matrix_name} is not")
+    a = _float32(name, a, 1, writable=False)
+    if a.shape != (matrix.shape[0],):
+        raise ValueError(f"{name} has shape {a.shape}; expected ({matrix.shape[0]},), "
+                         f"one count per row of {matrix_name}")
+    if any(m is not None and np.may_share_memory(a, m) for m in matrices):
+        raise ValueError(f"{name} must not share memory with syn0, syn1 or syn1neg")
+    # min >= 0 is False for NaN, max < inf catches +inf.
+    if a.size and not (float(a.min()) >= 0.0 and float(a.max()) < math.inf):
+        raise ValueError(f"{name} must be finite and >= 0 everywhere "
+                         f"(min {a.min()}, max {a.max()})")
+    return a
+
+
 def _indices(name: str, a, dtype, lo: int, hi: int, ndim: int = 1) -> np.ndarray:
     """A read-only C-contiguous copy of integer array ``a`` with values in [lo, hi)."""
     if not isinstance(a, np.ndarray):
@@ -281,11 +309,16 @@ class KernelModel:
     stay > 0. A caller that writes them must keep them finite and > 0. They
     are needed only when :meth:`train` runs with an AdaGrad ``lr_mode``, for
     the matrices the batch updates; their shape must match the mode.
+
+    ``syn0_count``, ``syn1_count``, ``syn1neg_count`` are the per-row counts
+    of ``lr_mode="count"`` (module docstring), checked here (finite and >= 0:
+    one O(rows) pass); a caller that updates them in place must keep them so.
     """
 
     def __init__(self, syn0, syn1=None, syn1neg=None, *, huffman: HuffmanTables | None = None,
                  noise: NoiseTable | None = None, keep_prob=None, syn0_acc=None,
-                 syn1_acc=None, syn1neg_acc=None):
+                 syn1_acc=None, syn1neg_acc=None, syn0_count=None, syn1_count=None,
+                 syn1neg_count=None):
         syn0 = _matrix("syn0", syn0, None, None)
         vocab, dim = syn0.shape
         if vocab < 1 or dim < 1:
@@ -310,6 +343,10 @@ class KernelModel:
         self.syn0_acc = _accumulator("syn0_acc", syn0_acc, self.syn0, "syn0")
         self.syn1_acc = _accumulator("syn1_acc", syn1_acc, self.syn1, "syn1")
         self.syn1neg_acc = _accumulator("syn1neg_acc", syn1neg_acc, self.syn1neg, "syn1neg")
+        mats = (self.syn0, self.syn1, self.syn1neg)
+        self.syn0_count = _counts("syn0_count", syn0_count, self.syn0, "syn0", mats)
+        self.syn1_count = _counts("syn1_count", syn1_count, self.syn1, "syn1", mats)
+        self.syn1neg_count = _counts("syn1neg_count", syn1neg_count, self.syn1neg, "syn1neg", mats)
         self._struct = self._build_struct()
 
     def _build_struct(self):
@@ -331,21 +368,31 @@ class KernelModel:
             buf = ffi.NULL if a is None else _fptr(a, writable=True)
             setattr(s, field, buf)
             accs.append(buf)
+        for field in ("syn0_count", "syn1_count", "syn1neg_count"):
+            a = getattr(self, field)
+            buf = ffi.NULL if a is None else ffi.from_buffer("float[]", a)
+            setattr(s, field, buf)
+            accs.append(buf)
         # The struct points into these buffers: keep them alive with it.
         self._refs = (s.syn0, s.syn1, s.syn1neg, *accs)
         return s
 
     def train(self, words, sentence_ends, *, sg: int, hs: int, negative: int, window: int,
               cbow_mean: int = 1, alpha: float = 0.025, alpha_end: float | None = None,
-              rng: int = 1, compute_loss: bool = True, lr_mode: str = "sgd") -> BatchResult:
+              rng: int = 1, compute_loss: bool = True, lr_mode: str = "sgd",
+              count_tau: float | None = None) -> BatchResult:
         """Train one batch of sentences in one C call (the GIL is released).
 
         ``lr_mode`` is one of :data:`LR_MODES`; under AdaGrad ``alpha`` (to
         ``alpha_end``) is the base step eta and the accumulators of the
+        matrices this batch updates are required. Under ``"count"`` ``alpha``
+        is the rate of a row with count 0, ``count_tau`` (required, > 0, only
+        with this mode) the count that halves it, and the counts of the
         matrices this batch updates are required.
         """
         params = self._params(sg, hs, negative, window, cbow_mean, alpha, alpha_end, compute_loss)
         params.lr_mode = self._lr_mode(lr_mode, params)
+        params.count_tau = _count_tau(count_tau, lr_mode)
         words = _token_ids(words, self.vocab_size)
         ends = self._sentence_ends(sentence_ends, len(words))
         if not isinstance(rng, (int, np.integer)) or not 0 <= int(rng) < 2**64:
@@ -388,6 +435,12 @@ class KernelModel:
         mode = LR_MODES.index(lr_mode)
         if mode == lib.W2V_LR_SGD:
             return mode
+        if mode == lib.W2V_LR_COUNT:
+            for name, used in (("syn0_count", True), ("syn1_count", bool(params.hs)),
+                               ("syn1neg_count", params.negative > 0)):
+                if used and getattr(self, name) is None:
+                    raise ValueError(f"lr_mode='count' needs {name}, one count per row (shape (rows,))")
+            return mode
         ndim = 1 if mode == lib.W2V_LR_ADAGRAD_ROW else 2
         kind = "per-row (shape (rows,))" if ndim == 1 else "per-coordinate (the matrix's shape)"
         needed = [("syn0_acc", True), ("syn1_acc", bool(params.hs)),
@@ -413,6 +466,25 @@ class KernelModel:
         return ends
 
 
+def _count_tau(count_tau, lr_mode: str) -> float:
+    """``count_tau`` as the kernel's float32: required and > 0 under "count", else absent."""
+    if lr_mode != "count":
+        if count_tau is not None:
+            raise ValueError(f"count_tau is only used with lr_mode='count', not {lr_mode!r}")
+        return 0.0
+    if isinstance(count_tau, (bool, np.bool_)) or not isinstance(count_tau, (int, float, np.integer, np.floating)):
+        raise ValueError(f"lr_mode='count' needs count_tau, a positive number, not {count_tau!r}")
+    # Checked as the kernel sees it: a float32, finite and > 0 (1e-50 would round to 0).
+    try:
+        with np.errstate(over="ignore", under="ignore"):
+            tau32 = float(np.float32(count_tau)) if math.isfinite(float(count_tau)) else math.nan
+    except OverflowError:                     # an int beyond float64
+        tau32 = math.inf
+    if not 0.0 < tau32 < math.inf:
+        raise ValueError(f"count_tau must be a positive number within float32's range, not {count_tau!r}")
+    return float(tau32)
+
+
 def _token_ids(words, vocab_size: int) -> np.ndarray:
     """Token ids as int32 in [-1, vocab_size); no copy when already int32."""
     if isinstance(words, np.ndarray) and words.dtype == np.int32 and words.ndim == 1:
@@ -425,11 +497,13 @@ def _token_ids(words, vocab_size: int) -> np.ndarray:
 
 def train_batch(syn0, syn1, syn1neg, words, sentence_ends, *, points=None, codes=None,
                 code_lens=None, neg_alias=None, keep_prob=None, syn0_acc=None, syn1_acc=None,
-                syn1neg_acc=None, **kwargs) -> BatchResult:
+                syn1neg_acc=None, syn0_count=None, syn1_count=None, syn1neg_count=None,
+                **kwargs) -> BatchResult:
     """One-shot form of :meth:`KernelModel.train` that builds and checks the tables too.
 
-    ``syn0_acc``, ``syn1_acc``, ``syn1neg_acc`` and ``lr_mode`` as in
-    :class:`KernelModel` and :meth:`KernelModel.train`.
+    ``syn0_acc``, ``syn1_acc``, ``syn1neg_acc``, ``syn0_count``, ``syn1_count``,
+    ``syn1neg_count``, ``lr_mode`` and ``count_tau`` as in :class:`KernelModel`
+    and :meth:`KernelModel.train`.
     """
     given = [x is not None for x in (points, codes, code_lens)]
     if any(given) and not all(given):
@@ -437,5 +511,6 @@ def train_batch(syn0, syn1, syn1neg, words, sentence_ends, *, points=None, codes
     huffman = HuffmanTables(points, codes, code_lens) if all(given) else None
     noise = None if neg_alias is None else NoiseTable(neg_alias)
     model = KernelModel(syn0, syn1, syn1neg, huffman=huffman, noise=noise, keep_prob=keep_prob,
-                        syn0_acc=syn0_acc, syn1_acc=syn1_acc, syn1neg_acc=syn1neg_acc)
+                        syn0_acc=syn0_acc, syn1_acc=syn1_acc, syn1neg_acc=syn1neg_acc,
+                        syn0_count=syn0_count, syn1_count=syn1_count, syn1neg_count=syn1neg_count)
     return model.train(words, sentence_ends, **kwargs)

@@ -61,6 +61,18 @@ window. Since the accumulator includes the step's own gradient, the first step
 of a coordinate is ``eta x / sqrt(G0 + x^2)``: about ``eta`` whatever the size
 of ``x`` when ``x^2 >> G0``.
 
+Per-row decay by count (``"count"``): every row ``r`` has a count ``n_r``
+(given, never changed by a batch) and steps with its own learning rate
+(:func:`count_rate`)
+
+    rate_r = alpha / (1 + n_r / tau),        w_r -= rate_r x
+
+along the same gradient ``x`` as AdaGrad: output rows per term
+(:func:`logistic_step_count`), input rows after the example along ``-e`` (or
+``-e / C``) with ``e = -dE/dh`` collected unscaled. ``alpha`` is the rate of a
+row with count 0 and ``tau`` the count at which the rate has halved; with
+every count 0 this is SGD.
+
 The sigmoid. The kernels read sigmoid from a table over [-6, 6] and clamp
 outside: ``sigmoid(x) = sigmoid(+-6)`` for ``|x| > 6``. The oracle uses the
 exact ``1 / (1 + exp(-x))``; with ``sigmoid_clamp=6.0`` (the default of
@@ -80,7 +92,7 @@ import numpy as np
 #: The kernels' sigmoid range: |x| > MAX_EXP reads the end of the table.
 MAX_EXP = 6.0
 #: Update rules, as in ``_native.LR_MODES``.
-LR_MODES = ("sgd", "adagrad_row", "adagrad_coord")
+LR_MODES = ("sgd", "adagrad_row", "adagrad_coord", "count")
 
 _LCG_MUL = 25214903917
 _LCG_ADD = 11
@@ -242,6 +254,26 @@ def logistic_step_adagrad(h: np.ndarray, out: np.ndarray, acc: np.ndarray, row: 
     return log1pexp(-f if label == 1 else f)
 
 
+def count_rate(alpha: float, n: float, tau: float) -> float:
+    """The learning rate of a row with count ``n`` under ``"count"``: ``alpha / (1 + n / tau)``."""
+    return alpha / (1.0 + n / tau)
+
+
+def logistic_step_count(h: np.ndarray, out: np.ndarray, row: int, label: int, rate: float,
+                        e: np.ndarray, clamp: float | None = None) -> float:
+    """:func:`logistic_step` with the row's own learning rate ``rate``; returns the term's loss.
+
+    ``g = L - sigma(f)`` (no learning rate), ``e += g u`` (``-dE/dh``, read
+    before ``u`` moves), then ``u += rate g h`` (``u -= rate dE/du``).
+    """
+    u = out[row]
+    f = float(u @ h)
+    g = label - sigmoid(f, clamp)
+    e += g * u
+    out[row] = u + rate * g * h
+    return log1pexp(-f if label == 1 else f)
+
+
 def hs_terms(target: int, points, codes, code_lens) -> list[tuple[int, int]]:
     """The (syn1 row, label) pairs of ``target``'s Huffman path, root first; label = 1 - code.
 
@@ -348,7 +380,8 @@ class OracleResult(NamedTuple):
     examples: int
     terms: int
     rng: int
-    # The AdaGrad accumulators after the batch (float64 copies; None when not given).
+    # The AdaGrad accumulators after the batch (float64 copies; None when not given);
+    # the counts of "count" are not changed by a batch.
     syn0_acc: np.ndarray | None = None
     syn1_acc: np.ndarray | None = None
     syn1neg_acc: np.ndarray | None = None
@@ -439,7 +472,8 @@ def plan_batch(words, sentence_ends, *, sg: int, hs: int, negative: int, window:
 
 def apply_example(ex: Example, syn0, syn1, syn1neg, *, cbow_mean: int,
                   clamp: float | None = MAX_EXP, lr_mode: str = "sgd",
-                  accs=(None, None, None)) -> float:
+                  accs=(None, None, None), counts=(None, None, None),
+                  count_tau: float | None = None) -> float:
     """Applies one example in place (float64 arrays); returns its loss.
 
     ``h`` is the context word's row (skip-gram, one input; pass cbow_mean=1)
@@ -452,7 +486,14 @@ def apply_example(ex: Example, syn0, syn1, syn1neg, *, cbow_mean: int,
     accumulators of syn0, syn1, syn1neg, updated in place) the same terms go
     through :func:`logistic_step_adagrad`, and every input takes the AdaGrad
     step along ``-e`` (or ``-e / C``), in the window's order.
+
+    Under ``"count"`` (``counts``: the per-row counts of syn0, syn1, syn1neg;
+    ``count_tau``) the terms go through :func:`logistic_step_count` with their
+    row's :func:`count_rate`, and every input ``c`` then takes
+    ``syn0[c] += count_rate(alpha, n_c) * e`` (or ``e / C``).
     """
+    if lr_mode == "count":
+        return _apply_example_count(ex, syn0, syn1, syn1neg, cbow_mean, clamp, counts, count_tau)
     if lr_mode != "sgd":
         return _apply_example_adagrad(ex, syn0, syn1, syn1neg, cbow_mean, clamp, lr_mode, accs)
     h = cbow_hidden(syn0, ex.inputs, cbow_mean)   # one input: sum = mean = that row
@@ -483,12 +524,31 @@ def _apply_example_adagrad(ex, syn0, syn1, syn1neg, cbow_mean, clamp, lr_mode, a
     return loss
 
 
+def _apply_example_count(ex, syn0, syn1, syn1neg, cbow_mean, clamp, counts, tau) -> float:
+    n0, n1, nn = counts
+    h = cbow_hidden(syn0, ex.inputs, cbow_mean)
+    e = np.zeros(syn0.shape[1])                    # -dE/dh, no learning rate in it
+    loss = 0.0
+    for row, label in ex.hs:
+        loss += logistic_step_count(h, syn1, row, label, count_rate(ex.alpha, float(n1[row]), tau),
+                                    e, clamp)
+    for row, label in ex.ns:
+        loss += logistic_step_count(h, syn1neg, row, label, count_rate(ex.alpha, float(nn[row]), tau),
+                                    e, clamp)
+    scale = 1.0 / len(ex.inputs) if cbow_mean == 2 else 1.0
+    for c in ex.inputs:                            # a word twice in the window steps twice
+        syn0[c] += scale * count_rate(ex.alpha, float(n0[c]), tau) * e
+    return loss
+
+
 def train_batch_oracle(syn0, syn1, syn1neg, words, sentence_ends, *, sg: int, hs: int,
                        negative: int, window: int, cbow_mean: int = 1, alpha: float = 0.025,
                        alpha_end: float | None = None, points=None, codes=None, code_lens=None,
                        neg_alias=None, keep_prob=None, rng: int = 1, compute_loss: bool = True,
                        sigmoid_clamp: float | None = MAX_EXP, lr_mode: str = "sgd",
-                       syn0_acc=None, syn1_acc=None, syn1neg_acc=None) -> OracleResult:
+                       syn0_acc=None, syn1_acc=None, syn1neg_acc=None, syn0_count=None,
+                       syn1_count=None, syn1neg_count=None,
+                       count_tau: float | None = None) -> OracleResult:
     """The float64 replay of ``_native.train_batch`` with the same arguments.
 
     The inputs are not modified: the result holds new float64 matrices, the
@@ -504,9 +564,14 @@ def train_batch_oracle(syn0, syn1, syn1neg, words, sentence_ends, *, sg: int, hs
     ``lr_mode`` and the accumulators ``syn0_acc``, ``syn1_acc``, ``syn1neg_acc``
     (per row: shape ``(rows,)``; per coordinate: the matrix's shape) are
     ``_native.train_batch``'s; the result carries the updated accumulators.
+    So are the counts ``syn0_count``, ``syn1_count``, ``syn1neg_count`` and
+    ``count_tau`` of ``lr_mode="count"``, used as given (the kernel rounds
+    ``count_tau`` to float32: pass a float32 value for an exact replay).
     """
     if lr_mode not in LR_MODES:
         raise ValueError(f"lr_mode must be one of {', '.join(LR_MODES)}, not {lr_mode!r}")
+    if lr_mode == "count" and not (count_tau is not None and count_tau > 0):
+        raise ValueError(f"lr_mode='count' needs count_tau > 0, not {count_tau!r}")
     plan = plan_batch(words, sentence_ends, sg=sg, hs=hs, negative=negative, window=window,
                       alpha=alpha, alpha_end=alpha_end, points=points, codes=codes,
                       code_lens=code_lens, neg_alias=neg_alias, keep_prob=keep_prob, rng=rng)
@@ -515,10 +580,13 @@ def train_batch_oracle(syn0, syn1, syn1neg, words, sentence_ends, *, sg: int, hs
     syn1neg = None if syn1neg is None else np.array(syn1neg, dtype=np.float64)
     accs = tuple(None if a is None else np.array(a, dtype=np.float64)
                  for a in (syn0_acc, syn1_acc, syn1neg_acc))
+    counts = tuple(None if a is None else np.asarray(a, dtype=np.float64)
+                   for a in (syn0_count, syn1_count, syn1neg_count))
     loss = 0.0
     for ex in plan.examples:
         loss += apply_example(ex, syn0, syn1, syn1neg, cbow_mean=1 if sg else cbow_mean,
-                              clamp=sigmoid_clamp, lr_mode=lr_mode, accs=accs)
+                              clamp=sigmoid_clamp, lr_mode=lr_mode, accs=accs, counts=counts,
+                              count_tau=count_tau)
     terms = sum(len(ex.hs) + len(ex.ns) for ex in plan.examples)
     return OracleResult(syn0, syn1, syn1neg, loss if compute_loss else 0.0, plan.words_kept,
                         len(plan.examples), terms, plan.rng, *accs)

@@ -88,6 +88,26 @@ yskip's G0 = 1e-8 with eta = 0.1 (rate 1000) is the same arithmetic on
 smaller numbers; it is not a range where a worst-case bound can separate a
 wrong rule from rounding. The accumulators are compared with the same
 per-entry bounds as the matrices.
+
+Per-row decay by count (``lr_mode="count"``). The SGD replay (row 2-norms),
+with each row's own rate r = alpha / (1 + n / tau) and the error e collected
+unscaled. The counts n and tau are float32 values (the tests draw tau as a
+float32), so the oracle sees what the kernel sees; the kernel's
+r = fl(alpha_f / fl(1 + fl(n / tau))) has three roundings, and
+1 + n/tau >= 1 keeps the rounding of the quotient (u n/tau) below u (1 + n/tau):
+
+- |dr| <= |dalpha| / (1 + n/tau) + 3u |r|  (dalpha: the SGD bound of alpha_i);
+- g = L - sigma(f) (no rate): |dg| <= EPS_SIGMOID + |df| / 4 + u |g|;
+- e += g u as in SGD; the output row's coefficient c = fl(g r):
+  |dc| <= |r| |dg| + |g| |dr| + u |c|, then u += c h is an axpy;
+- an input row v: k = fl(s r_v) (s = 1, or float32(1/C) with error u/C for
+  cbow_mean 2): |dk| <= s |dr_v| + r_v |ds| + u |k|, then v += k e.
+
+So every rate r <= alpha plays the role SGD's alpha plays and the bound is
+no looser than SGD's (test_count_bound_is_tight_enough: < 1/100 of what a
+batch moves a row, and an off-by-one count or an error scaled by the output
+rows' rates falls outside it). The counts are read only: the tests check
+that the kernel leaves them untouched.
 """
 from __future__ import annotations
 
@@ -98,7 +118,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from stream_w2v import _native, oracle
@@ -187,6 +207,7 @@ ADAGRAD_MODES = [(sg, hs, ns, 1 if sg else None) for sg in (1, 0)
 ADAGRAD_IDS = [("sg" if sg else "cbow") + ("-hs" if hs else "") + ("-ns" if ns else "")
                for sg, hs, ns, _ in ADAGRAD_MODES]
 ACC_NAMES = ("syn0_acc", "syn1_acc", "syn1neg_acc")
+COUNT_NAMES = ("syn0_count", "syn1_count", "syn1neg_count")
 
 
 @st.composite
@@ -195,8 +216,11 @@ def batch_cases(draw, sg, hs, ns, cbow_mean, lr_mode="sgd"):
 
     Under AdaGrad the accumulators go into kw (``syn0_acc`` ...): float32,
     G0 (1 + spread r) with G0 >= 1e-4 (module docstring) and r uniform in
-    [0, 1) per entry. Plain SGD draws exactly what it drew before AdaGrad
-    existed (no extra draws), so its examples are unchanged.
+    [0, 1) per entry. Under "count" the counts go into kw (``syn0_count``
+    ...): float32 tau 10^x, x uniform in [-3, 3] (rates alpha / 1.001 ..
+    alpha / 1001), a drawn share of them 0; syn1neg may share syn0's array
+    (the model does), and tau is a float32. Plain SGD draws exactly what it
+    drew before AdaGrad existed (no extra draws), so its examples are unchanged.
     """
     if cbow_mean is None:
         cbow_mean = draw(st.sampled_from([0, 1, 2]))
@@ -235,7 +259,18 @@ def batch_cases(draw, sg, hs, ns, cbow_mean, lr_mode="sgd"):
     words = np.array([t for s in sentences for t in s], dtype=np.int32)
     ends = np.cumsum([len(s) for s in sentences]).astype(np.int64)
     mats = (init(V, c0), syn1, syn1neg)
-    if lr_mode != "sgd":
+    if lr_mode == "count":
+        kw["lr_mode"] = lr_mode
+        kw["count_tau"] = float(np.float32(draw(st.sampled_from([1.0, 100.0, 1e4]) | st.floats(1e-3, 1e6))))
+        zero_share = draw(st.sampled_from([0.0, 0.3, 1.0]))
+        for name, m in zip(COUNT_NAMES, mats):
+            if m is not None:
+                n = kw["count_tau"] * 10.0 ** rs.uniform(-3, 3, len(m))
+                n[rs.random(len(m)) < zero_share] = 0.0
+                kw[name] = n.astype(np.float32)
+        if ns and draw(st.booleans()):
+            kw["syn1neg_count"] = kw["syn0_count"]
+    elif lr_mode != "sgd":
         kw["lr_mode"] = lr_mode
         g0 = draw(st.sampled_from([1e-4, 1e-2, 1.0]) | st.floats(1e-4, 10.0))
         spread = draw(st.just(0.0) | st.floats(0.0, 100.0))
@@ -286,6 +321,8 @@ def float32_error_bounds(mats, words, ends, kw):
     loss bound, [float64 matrices of the replay]). Under AdaGrad the bounds
     are the row 2-norms of :func:`adagrad_error_bounds`'s per-entry bounds.
     """
+    if kw.get("lr_mode") == "count":
+        return count_error_bounds(mats, words, ends, kw)
     if kw.get("lr_mode", "sgd") != "sgd":
         b = adagrad_error_bounds(mats, words, ends, kw)
         rows = [None if e is None else np.sqrt((e ** 2).sum(axis=1)) for e in b.err]
@@ -334,6 +371,68 @@ def float32_error_bounds(mats, words, ends, kw):
         for c in ex.inputs:
             val[0][c] += scale * e
             err[0][c] += scale * de + U * (2 * scale * _norm(e) + _norm(val[0][c]))
+    return err, loss_err, val
+
+
+def count_error_bounds(mats, words, ends, kw):
+    """:func:`float32_error_bounds` under "count": the SGD replay with every row's own
+    rate and its bound (module docstring). Same return value."""
+    plan_kw = {k: v for k, v in kw.items() if k not in ("cbow_mean", "lr_mode", "count_tau", *COUNT_NAMES)}
+    plan = oracle.plan_batch(words, ends, **plan_kw)
+    cbow_mean = 1 if kw["sg"] else kw["cbow_mean"]
+    val = [None if m is None else m.astype(np.float64) for m in mats]
+    err = [None if m is None else np.zeros(len(m)) for m in mats]
+    counts = [kw.get(name) for name in COUNT_NAMES]
+    tau = kw["count_tau"]
+    loss_err = 0.0
+    dim = mats[0].shape[1]
+    alpha_max = max(abs(kw["alpha"]), abs(kw.get("alpha_end") or 0.0))
+    for ex in plan.examples:
+        C = len(ex.inputs)
+        h = val[0][ex.inputs[0]].copy()
+        dh = err[0][ex.inputs[0]]
+        for c in ex.inputs[1:]:
+            h += val[0][c]
+            dh += err[0][c] + U * _norm(h)
+        if cbow_mean and C > 1:
+            h /= C
+            dh = dh / C + 2 * U * _norm(h)
+        nh = _norm(h)
+        alpha = ex.alpha
+        dalpha = U * abs(alpha) + 2 * U * alpha_max
+
+        def rate(m, row):
+            q = 1.0 + float(counts[m][row]) / tau
+            r = alpha / q
+            return r, dalpha / q + 3 * U * abs(r)
+
+        e = np.zeros(dim)
+        de = 0.0
+        for m, (row, label) in [(1, t) for t in ex.hs] + [(2, t) for t in ex.ns]:
+            u = val[m][row]
+            du = err[m][row]
+            nu = _norm(u)
+            f = float(u @ h)
+            df = nh * du + nu * dh + du * dh + dim * U * nu * nh
+            g = label - oracle.sigmoid(f, oracle.MAX_EXP)
+            dg = EPS_SIGMOID + 0.25 * df + U * abs(g)
+            r, dr = rate(m, row)
+            c = r * g
+            dc = abs(r) * dg + abs(g) * dr + U * abs(c)
+            e += g * u
+            de += abs(g) * du + dg * nu + U * (abs(g) * nu + _norm(e))
+            val[m][row] = u + c * h
+            err[m][row] = du + abs(c) * dh + dc * nh + U * (abs(c) * nh + _norm(val[m][row]))
+            loss_err += EPS_LOSS + df
+        scale = 1.0 / C if cbow_mean == 2 else 1.0
+        dscale = U * scale if (cbow_mean == 2 and C > 1) else 0.0
+        ne = _norm(e)
+        for c in ex.inputs:
+            r, dr = rate(0, c)
+            k = scale * r
+            dk = scale * dr + r * dscale + U * abs(k)
+            val[0][c] += k * e
+            err[0][c] += abs(k) * de + dk * ne + U * (abs(k) * ne + _norm(val[0][c]))
     return err, loss_err, val
 
 
@@ -641,6 +740,142 @@ def test_adagrad_bound_is_tight_enough(lr_mode, g0, eta, monkeypatch):
     wrong = oracle.train_batch_oracle(*mats, words, ends, **kw)
     with pytest.raises(AssertionError, match="derived bound"):
         assert_entries_within_bounds(got, (wrong.syn0, None, wrong.syn1neg), b.err, "wrong rule")
+
+
+# ---------------------------------------------------------------- count: kernel vs oracle
+
+def _finite_count_bounds(mats, words, ends, kw):
+    """The "count" bounds, or the example is discarded when they overflow: a row
+    chained through dozens of examples with alpha |h| |u| > 1 (e.g. 4 words,
+    37 examples, |h| = 6) has a worst-case bound beyond float64 (the module
+    docstring's sequential growth), which would accept anything."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        bounds, loss_bound, replay = float32_error_bounds(mats, words, ends, kw)
+    assume(math.isfinite(loss_bound) and all(b is None or np.all(np.isfinite(b)) for b in bounds))
+    return bounds, loss_bound, replay
+
+
+def _assert_counts_untouched(kw, before):
+    for name in COUNT_NAMES:
+        if name in kw:
+            assert kw[name].tobytes() == before[name], f"the kernel wrote {name}"
+
+
+@pytest.mark.parametrize("isa", ISA_PARAMS)
+@pytest.mark.parametrize("mode", ADAGRAD_MODES, ids=ADAGRAD_IDS)
+@settings(max_examples=25)
+@given(data=st.data())
+def test_count_kernel_matches_oracle(isa, mode, data):
+    """Per-row decay by count: matrices and loss within the derived bound (module
+    docstring), the random state and counts exact, the counts never written."""
+    mats, words, ends, kw = data.draw(batch_cases(*mode, lr_mode="count"))
+    before = {name: kw[name].tobytes() for name in COUNT_NAMES if name in kw}
+    with using_isa(isa):
+        got, res = run_kernel(mats, words, ends, kw)
+    _assert_counts_untouched(kw, before)
+    want = oracle.train_batch_oracle(*mats, words, ends, **kw)
+
+    assert res.rng == want.rng
+    assert (res.words_kept, res.examples, res.terms) == (want.words_kept, want.examples, want.terms)
+
+    bounds, loss_bound, replay = _finite_count_bounds(mats, words, ends, kw)
+    for r, w in zip(replay, (want.syn0, want.syn1, want.syn1neg)):   # same trajectory
+        if r is not None:
+            np.testing.assert_allclose(r, w, rtol=1e-12, atol=1e-14)
+    assert_within_bounds(got, (want.syn0, want.syn1, want.syn1neg), bounds, isa)
+    assert abs(res.loss - want.loss) <= loss_bound * 1.01 + 1e-12
+
+
+@pytest.mark.parametrize("mode", ADAGRAD_MODES, ids=ADAGRAD_IDS)
+@settings(max_examples=6)
+@given(data=st.data())
+def test_count_same_rng_same_bytes(mode, data):
+    mats, words, ends, kw = data.draw(batch_cases(*mode, lr_mode="count"))
+    for isa in AVAILABLE:
+        with using_isa(isa):
+            first, r1 = run_kernel(mats, words, ends, kw)
+            second, r2 = run_kernel(mats, words, ends, kw)
+        assert r1 == r2
+        for a, b in zip(first, second):
+            assert (a is None and b is None) or a.tobytes() == b.tobytes()
+
+
+@pytest.mark.skipif(len(AVAILABLE) < 2, reason="CPU has only the scalar kernels")
+@pytest.mark.parametrize("mode", ADAGRAD_MODES, ids=ADAGRAD_IDS)
+@settings(max_examples=6)
+@given(data=st.data())
+def test_count_isas_agree(mode, data):
+    """The SIMD kernels agree with the scalar twin under "count" within twice the oracle bound."""
+    mats, words, ends, kw = data.draw(batch_cases(*mode, lr_mode="count"))
+    bounds, loss_bound, _ = _finite_count_bounds(mats, words, ends, kw)
+    with using_isa("scalar"):
+        ref, rref = run_kernel(mats, words, ends, kw)
+    for isa in AVAILABLE[1:]:
+        with using_isa(isa):
+            got, res = run_kernel(mats, words, ends, kw)
+        assert (res.rng, res.words_kept, res.examples, res.terms) == \
+            (rref.rng, rref.words_kept, rref.examples, rref.terms)
+        ref64 = [None if m is None else m.astype(np.float64) for m in ref]
+        assert_within_bounds(got, ref64, [None if b is None else 2 * b for b in bounds],
+                             f"{isa} vs scalar")
+        assert abs(res.loss - rref.loss) <= 2 * loss_bound * 1.01 + 1e-12
+
+
+def _count_case(sg=1):
+    """Counts 0 .. 27 with tau = 10: rates from alpha down to alpha / 3.7."""
+    rs = np.random.default_rng(0)
+    V, dim = 10, 50
+    mats = ((rs.uniform(-0.1, 0.1, (V, dim))).astype(np.float32), None,
+            (rs.uniform(-0.1, 0.1, (V, dim))).astype(np.float32))
+    kw = dict(sg=sg, hs=0, negative=5, window=3, cbow_mean=1, alpha=0.025, rng=3, lr_mode="count",
+              count_tau=10.0, neg_alias=_native.build_alias(np.arange(1, V + 1) ** 0.75),
+              syn0_count=(3 * np.arange(V)).astype(np.float32),
+              syn1neg_count=(3 * np.arange(V)[::-1]).astype(np.float32))
+    words, ends = np.arange(2 * V, dtype=np.int32) % V, np.array([V, 2 * V])
+    return mats, words, ends, kw
+
+
+def _count_rate_off_by_one(alpha, n, tau):
+    """A plausible wrong rule: the count including the occurrence being trained."""
+    return alpha / (1.0 + (n + 1.0) / tau)
+
+
+def _count_error_scaled_by_outputs(ex, syn0, syn1, syn1neg, cbow_mean, clamp, counts, tau):
+    """A plausible wrong rule: e collects the output rows' rate-scaled errors (SGD's e with
+    per-output rates) and the inputs add it as is, ignoring their own counts."""
+    _, _, nn = counts
+    h = oracle.cbow_hidden(syn0, ex.inputs, cbow_mean)
+    e = np.zeros(syn0.shape[1])
+    loss = 0.0
+    for row, label in ex.ns:
+        loss += oracle.logistic_step(h, syn1neg, row, label, oracle.count_rate(ex.alpha, nn[row], tau),
+                                     e, clamp)
+    for c in ex.inputs:
+        syn0[c] += e
+    return loss
+
+
+@pytest.mark.parametrize("sg", [1, 0])
+def test_count_bound_is_tight_enough(sg, monkeypatch):
+    """The derived "count" tolerance: every row's bound is < 1/100 of what the batch
+    moves the row, and the kernel is out of the bound of an oracle with a slightly
+    wrong rule (a count off by one; the error scaled by the output rows' rates)."""
+    mats, words, ends, kw = _count_case(sg)
+    bounds, _, _ = float32_error_bounds(mats, words, ends, kw)
+    want = oracle.train_batch_oracle(*mats, words, ends, **kw)
+    for before, after, bound in ((mats[0], want.syn0, bounds[0]), (mats[2], want.syn1neg, bounds[2])):
+        moved = np.sqrt(((after - before) ** 2).sum(axis=1))
+        assert moved.min() > 0                                  # every row trained
+        assert np.all(bound < moved / 100), (bound / moved).max()
+    got, _ = run_kernel(mats, words, ends, kw)
+    assert_within_bounds(got, (want.syn0, None, want.syn1neg), bounds, "right rule")
+    for name, wrong in (("count_rate", _count_rate_off_by_one),
+                        ("_apply_example_count", _count_error_scaled_by_outputs)):
+        with monkeypatch.context() as patch:
+            patch.setattr(oracle, name, wrong)
+            bad = oracle.train_batch_oracle(*mats, words, ends, **kw)
+        with pytest.raises(AssertionError, match="derived bound"):
+            assert_within_bounds(got, (bad.syn0, None, bad.syn1neg), bounds, name)
 
 
 def test_sgd_ignores_accumulators():
@@ -992,3 +1227,106 @@ def test_adagrad_primitive_checks_inputs():
         _native.adagrad(1.0, x, 0.1, G, np.ones(4, np.float32))
     with pytest.raises(ValueError, match="overlap"):
         _native.adagrad(1.0, x, 0.1, G, G)
+
+
+# ---------------------------------------------------------------- count input checks
+
+def _counts(value=3.0):
+    args = _small()
+    return {name: np.full(len(args[m]), value, np.float32)
+            for name, m in zip(COUNT_NAMES, ("syn0", "syn1", "syn1neg"))}
+
+
+def test_valid_count_call_trains_and_leaves_counts_alone():
+    counts = _counts()
+    counts["syn1neg_count"] = counts["syn0_count"]                     # shared, as the model does
+    counts["syn1_count"].flags.writeable = False                       # read only is fine
+    before = {k: v.copy() for k, v in counts.items()}
+    syn0 = _nonzero_syn0()
+    res = _call(lr_mode="count", count_tau=5.0, syn0=syn0, **counts)
+    assert res.words_kept == 4 and res.terms > 0
+    assert not np.array_equal(syn0, _nonzero_syn0())
+    assert all(np.array_equal(counts[k], before[k]) for k in counts)
+
+
+def test_sgd_ignores_counts():
+    """lr_mode="sgd" neither reads nor writes counts that are passed: the same bytes."""
+    plain, with_counts = _nonzero_syn0(), _nonzero_syn0()
+    r1 = _call(syn0=plain)
+    r2 = _call(syn0=with_counts, lr_mode="sgd", **_counts(1e6))
+    assert r1 == r2 and plain.tobytes() == with_counts.tobytes()
+
+
+@pytest.mark.parametrize("name", COUNT_NAMES)
+def test_float64_count_is_a_type_error(name):
+    counts = _counts()
+    counts[name] = counts[name].astype(np.float64)
+    with pytest.raises(TypeError, match=name):
+        _call(lr_mode="count", count_tau=5.0, **counts)
+    counts[name] = counts[name].tolist()
+    with pytest.raises(TypeError, match=name):
+        _call(lr_mode="count", count_tau=5.0, **counts)
+
+
+@pytest.mark.parametrize("name", COUNT_NAMES)
+@pytest.mark.parametrize("shape", ["rows+1", "rows-1", "2d", "strided"])
+def test_wrongly_shaped_count_is_a_value_error(name, shape):
+    counts = _counts()
+    rows = len(counts[name])
+    counts[name] = {"rows+1": np.ones(rows + 1, np.float32), "rows-1": np.ones(rows - 1, np.float32),
+                    "2d": np.ones((rows, 1), np.float32),
+                    "strided": np.ones(2 * rows, np.float32)[::2]}[shape]
+    with pytest.raises(ValueError, match=name):
+        _call(lr_mode="count", count_tau=5.0, **counts)
+
+
+@pytest.mark.parametrize("name", COUNT_NAMES)
+@pytest.mark.parametrize("bad", [-1.0, -1e-30, float("nan"), float("inf"), -float("inf")])
+def test_negative_or_non_finite_count_is_a_value_error(name, bad):
+    counts = _counts()
+    counts[name][-1] = bad
+    with pytest.raises(ValueError, match=f"{name}.*finite and >= 0"):
+        _call(lr_mode="count", count_tau=5.0, **counts)
+
+
+def test_zero_and_negative_zero_counts_are_valid():
+    counts = _counts(0.0)
+    counts["syn0_count"][0] = -0.0
+    assert _call(lr_mode="count", count_tau=5.0, **counts).terms > 0
+
+
+def test_count_sharing_a_matrix_is_a_value_error():
+    syn1neg = np.zeros((4, 3), np.float32)
+    counts = {**_counts(), "syn0_count": syn1neg.reshape(-1)[:4]}
+    with pytest.raises(ValueError, match="syn0_count.*share"):
+        _call(syn1neg=syn1neg, lr_mode="count", count_tau=5.0, **counts)
+
+
+@pytest.mark.parametrize("name", COUNT_NAMES)
+def test_missing_count_is_a_value_error(name):
+    counts = _counts()
+    del counts[name]
+    with pytest.raises(ValueError, match=f"count.*{name}"):
+        _call(lr_mode="count", count_tau=5.0, **counts)
+
+
+def test_count_of_an_unused_matrix_may_be_absent_and_needs_its_matrix():
+    counts = _counts()
+    del counts["syn1_count"]
+    assert _call(lr_mode="count", count_tau=5.0, hs=0, **counts).terms > 0
+    with pytest.raises(ValueError, match="syn1_count.*syn1"):
+        _call(syn1=None, hs=0, points=None, codes=None, code_lens=None, lr_mode="count",
+              count_tau=5.0, **_counts())
+
+
+@pytest.mark.parametrize("bad", [None, 0, 0.0, -1.0, float("nan"), float("inf"), 1e-50, 1e39,
+                                 10**400, "10", True])
+def test_bad_count_tau_is_a_value_error(bad):
+    with pytest.raises(ValueError, match="count_tau"):
+        _call(lr_mode="count", count_tau=bad, **_counts())
+
+
+@pytest.mark.parametrize("lr_mode", ["sgd", "adagrad_row"])
+def test_count_tau_without_the_count_mode_is_a_value_error(lr_mode):
+    with pytest.raises(ValueError, match="count_tau"):
+        _call(lr_mode=lr_mode, count_tau=5.0, **_accs("adagrad_row"))

@@ -21,6 +21,13 @@ square; untouched rows and their accumulators stay. Accumulators are drawn in
 eta / sqrt(G) <= 5, keeps the finite-difference error (~1e-10) far below the
 tolerance.
 
+Per-row decay by count (``lr_mode="count"``): every touched row r moves by
+``-rate_r x`` with ``x`` the finite-difference gradient (times C for the inputs
+under cbow_mean=1, as for SGD) and ``rate_r = alpha / (1 + n_r / tau)`` its own
+rate; the inputs may repeat (each occurrence steps with its row's rate along
+the same e, which is the gradient of the repeated row). Counts are drawn in
+[0, 10 tau], so rate_r <= alpha <= 0.5 and the same tolerance holds.
+
 For CBOW with the mean (``cbow_mean=1``, word2vec.c's and gensim's default),
 ``h = (1/C) sum_c v_c``, so ``dE/dv_c = (1/C) dE/dh`` per occurrence, but
 word2vec.c adds the whole ``-alpha dE/dh`` to every context word: its input
@@ -366,3 +373,80 @@ def test_sgd_is_the_default_and_rejects_nothing_new():
     assert np.array_equal(a.syn0, b.syn0) and a.syn0_acc is None
     with pytest.raises(ValueError, match="lr_mode"):
         oracle.train_batch_oracle(syn0, None, syn1neg, words, [4], lr_mode="adam", **kw)
+
+
+# ---------------------------------------------------------------- per-row decay by count
+
+@pytest.mark.parametrize("sg,cbow_mean", [(1, 1), (0, 0), (0, 1), (0, 2)])
+@pytest.mark.parametrize("hs,ns", [(1, 0), (0, 1), (1, 1)])
+@settings(max_examples=10)
+@given(small_problem(), st.data())
+def test_count_example_is_scaled_gradient(sg, cbow_mean, hs, ns, problem, data):
+    """One example under "count": every row r moves by -alpha / (1 + n_r / tau) times the
+    finite-difference gradient (module docstring); rows the example does not touch stay."""
+    V, dim, syn0, syn1neg, alpha, rs = problem
+    syn1 = rs.uniform(-1, 1, (V - 1, dim))
+    center = data.draw(st.integers(0, V - 1))
+    if sg:
+        inputs = (data.draw(st.integers(0, V - 1)),)
+    else:
+        inputs = tuple(data.draw(st.lists(st.integers(0, V - 1), min_size=1, max_size=5)))
+    path = _hs_path(rs, V - 1, data.draw(st.integers(1, V - 1))) if hs else ()
+    terms = _ns_terms(rs, V, center, data.draw(st.integers(0, 4))) if ns else ()
+    ex = oracle.Example(inputs, center, alpha, path, terms)
+    tau = data.draw(st.floats(0.1, 1000.0))
+    counts = [rs.uniform(0, 10 * tau, len(m)) for m in (syn0, syn1, syn1neg)]
+
+    new = [syn0.copy(), syn1.copy(), syn1neg.copy()]
+    loss = oracle.apply_example(ex, *new, cbow_mean=cbow_mean, clamp=None, lr_mode="count",
+                                counts=counts, count_tau=tau)
+    assert loss == pytest.approx(_loss_of(ex, syn0, syn1, syn1neg, cbow_mean), rel=1e-12)
+
+    grads = numgrad(lambda: _loss_of(ex, syn0, syn1, syn1neg, cbow_mean), [syn0, syn1, syn1neg])
+    grads[0] = grads[0] * (len(inputs) if (not sg and cbow_mean == 1) else 1.0)
+    for mat, n, grad, got in zip((syn0, syn1, syn1neg), counts, grads, new):
+        rate = alpha / (1.0 + n / tau)
+        np.testing.assert_allclose(got - mat, -rate[:, None] * grad, rtol=1e-6, atol=ATOL)
+
+
+def test_count_rate_closed_form():
+    """alpha at count 0, alpha / 2 at count tau, alpha / 11 at 10 tau."""
+    assert oracle.count_rate(0.1, 0.0, 7.0) == 0.1
+    assert oracle.count_rate(0.1, 7.0, 7.0) == 0.05
+    assert oracle.count_rate(0.1, 70.0, 7.0) == pytest.approx(0.1 / 11, rel=1e-15)
+
+
+def test_logistic_step_count_reads_u_before_it_moves():
+    """e collects g u with the old u and no learning rate; u steps by rate g h."""
+    h, u0 = np.array([1.0, 2.0]), np.array([0.5, -0.25])
+    out, e = u0[None, :].copy(), np.zeros(2)
+    oracle.logistic_step_count(h, out, 0, 0, 0.03, e)
+    g = 0 - oracle.sigmoid(float(u0 @ h))
+    np.testing.assert_allclose(e, g * u0, rtol=1e-15)
+    np.testing.assert_allclose(out[0], u0 + 0.03 * g * h, rtol=1e-15)
+
+
+@pytest.mark.parametrize("sg,cbow_mean,hs", [(1, 1, 1), (0, 1, 0), (0, 2, 1)])
+def test_count_with_zero_counts_is_sgd(sg, cbow_mean, hs):
+    """Every count 0: every rate is alpha, and a batch is SGD's up to float64 rounding
+    (e is scaled by alpha after the terms instead of per term)."""
+    rs = np.random.default_rng(4)
+    V, dim = 6, 5
+    syn0, syn1, syn1neg = rs.uniform(-1, 1, (V, dim)), rs.uniform(-1, 1, (V - 1, dim)), rs.uniform(-1, 1, (V, dim))
+    words = rs.integers(0, V, 40).astype(np.int32)
+    points = np.array([[0, 1, 2]] * V, np.int32)
+    codes = rs.integers(0, 2, (V, 3)).astype(np.uint8)
+    kw = dict(sg=sg, hs=hs, negative=3, window=3, cbow_mean=cbow_mean, alpha=0.05, alpha_end=0.01,
+              neg_alias=(np.ones(V), np.arange(V)), points=points, codes=codes,
+              code_lens=np.full(V, 3), rng=5)
+    sgd = oracle.train_batch_oracle(syn0, syn1, syn1neg, words, [20, 40], **kw)
+    zeros = [np.zeros(len(m)) for m in (syn0, syn1, syn1neg)]
+    cnt = oracle.train_batch_oracle(syn0, syn1, syn1neg, words, [20, 40], lr_mode="count",
+                                    count_tau=3.0, syn0_count=zeros[0], syn1_count=zeros[1],
+                                    syn1neg_count=zeros[2], **kw)
+    for a, b in zip(sgd[:3], cnt[:3]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    assert (sgd.rng, sgd.terms, sgd.loss) == (cnt.rng, cnt.terms, pytest.approx(cnt.loss, rel=1e-12))
+    with pytest.raises(ValueError, match="count_tau"):
+        oracle.train_batch_oracle(syn0, syn1, syn1neg, words, [20, 40], lr_mode="count",
+                                  syn0_count=zeros[0], syn1_count=zeros[1], syn1neg_count=zeros[2], **kw)
