@@ -60,8 +60,9 @@ def _train_parser(sub):
     p.add_argument("--sample", type=_nonneg_float, metavar="F", help="subsampling threshold (1e-3)")
     p.add_argument("--alpha", type=_nonneg_float, metavar="F",
                    help="AdaGrad's base step (0.1); with --lr-schedule inverse the initial rate (0.025 SG, 0.05 CBOW)")
-    p.add_argument("--lr-schedule", choices=("inverse", "adagrad", "adagrad_coord"),
-                   help="learning rate without a corpus total: AdaGrad per row (default) or per coordinate, or inverse decay")
+    p.add_argument("--lr-schedule", choices=("inverse", "adagrad", "adagrad_coord", "count"),
+                   help="learning rate without a corpus total: AdaGrad per row (default) or per coordinate, "
+                        "inverse decay, or count (each word's rate alpha / (1 + its count / 10000))")
     p.add_argument("--workers", "--threads", dest="workers", type=_positive_int, metavar="N", help="training threads (2)")
     p.add_argument("--max-vocab", dest="max_vocab_size", type=_positive_int, metavar="N",
                    help="bound on candidate words being counted")

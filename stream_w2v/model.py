@@ -33,7 +33,7 @@ from stream_w2v.huffman import build_huffman, carry_over, expected_code_length, 
 from stream_w2v.keyedvectors import KeyedVectors
 from stream_w2v.matrices import GrowableRows
 from stream_w2v.sampling import keep_probabilities, noise_weights
-from stream_w2v.schedule import ADAGRAD_MODES, SCHEDULES, Schedule
+from stream_w2v.schedule import ADAGRAD_MODES, KERNEL_MODES, SCHEDULES, Schedule
 from stream_w2v.tokenize import batches, check_document
 from stream_w2v.vocab import Vocabulary
 from stream_w2v.workers import WorkerPool
@@ -47,6 +47,13 @@ TREE_GROWTH = 1.10
 # code length stays within this factor of the optimal (Huffman) tree's.
 TREE_SLACK = 1.05
 _MASK64 = (1 << 64) - 1
+# lr_schedule="count": the count at which a word's rate has halved. Measured on
+# the 11M-token benchmark corpus (SG-NS, one pass, bench/results/schedule-count.md):
+# tau 1e3 / 1e4 / 1e5 gave analogy 0.121 / 0.132 / 0.125 (8307 questions), WS-353
+# 0.511 / 0.526 / 0.533, SimLex 0.298 / 0.337 / 0.347: 1e4 is best on the largest
+# test. There, 88 of the 86k words pass 1e4 occurrences (their rates fall by more
+# than half), 1125 pass 1e3.
+LR_COUNT_TAU = 10_000.0
 
 
 def _splitmix64(x: int) -> int:
@@ -67,14 +74,18 @@ class StreamingWord2Vec:
     unless given, is its base step), chosen by measurement: one pass over
     the 11M-token benchmark corpus beats gensim's epoch in SG-NS, SG-HS and
     CBOW-NS (README). "inverse" is alpha / (1 + t / lr_horizon) floored at
-    min_alpha with gensim's alpha 0.025; see :mod:`stream_w2v.schedule`.
+    min_alpha with gensim's alpha 0.025; "count" decays every word's rate by
+    its own count, alpha / (1 + count / lr_count_tau) floored at min_alpha;
+    "linear" (with ``total_words``) falls to min_alpha over the total and
+    stays there. See :mod:`stream_w2v.schedule`.
     """
 
     def __init__(self, vector_size=100, window=5, min_count=5, sg=0, hs=0, negative=5,
                  sample=1e-3, alpha=None, min_alpha=0.0001, workers=3, seed=1,
                  max_vocab_size=None, cbow_mean=1, ns_exponent=0.75, batch_words=10000,
                  compute_loss=True, lr_schedule="adagrad", lr_horizon=5_000_000,
-                 max_token_length=100, lowercase=False, queue_size=1000, adagrad_init=1e-8):
+                 max_token_length=100, lowercase=False, queue_size=1000, adagrad_init=1e-8,
+                 lr_count_tau=LR_COUNT_TAU):
         self.vector_size, self.window, self.min_count = vector_size, window, min_count
         self.sg, self.hs, self.negative, self.sample = sg, hs, negative, sample
         self.alpha, self.min_alpha, self.workers, self.seed = alpha, min_alpha, workers, seed
@@ -83,6 +94,7 @@ class StreamingWord2Vec:
         self.lr_schedule, self.lr_horizon = lr_schedule, lr_horizon
         self.max_token_length, self.lowercase = max_token_length, lowercase
         self.queue_size, self.adagrad_init = queue_size, adagrad_init
+        self.lr_count_tau = lr_count_tau
         self._check_params()
         self._state_ready = False
         self._lock = threading.Lock()          # state creation, counters updated by workers
@@ -160,6 +172,7 @@ class StreamingWord2Vec:
             raise ValueError(f"lr_schedule must be one of {', '.join(SCHEDULES)}, not {self.lr_schedule!r}")
         real("lr_horizon", lambda x: x > 0, "a positive number of words")
         real("adagrad_init", lambda x: 0 < x < 1e30, "a positive number")
+        real("lr_count_tau", lambda x: 1e-30 <= x <= 1e30, "a positive number of occurrences (1e-30 .. 1e30)")
         integer("max_token_length", 1)
         if not isinstance(self.lowercase, (bool, np.bool_, int)) or self.lowercase not in (0, 1):
             raise ValueError(f"lowercase must be True or False, not {self.lowercase!r}")
@@ -181,12 +194,20 @@ class StreamingWord2Vec:
         self._syn1 = GrowableRows(dim) if self.hs else None
         self._keep = GrowableRows(1)
         # AdaGrad accumulators, one per matrix: a float per row or per coordinate.
-        self._lr_mode = ADAGRAD_MODES.get(self.lr_schedule, "sgd")
+        self._lr_mode = KERNEL_MODES.get(self.lr_schedule, "sgd")
         width = dim if self._lr_mode == "adagrad_coord" else 1
-        adagrad = self._lr_mode != "sgd"
+        adagrad = self.lr_schedule in ADAGRAD_MODES
         self._acc0 = GrowableRows(width) if adagrad else None
         self._acc1neg = GrowableRows(width) if adagrad and self.negative else None
         self._acc1 = GrowableRows(width) if adagrad and self.hs else None
+        # lr_schedule="count": the counts the kernel reads (float32, clamped, see
+        # _count_cap): the words' (syn0 and syn1neg share them) and the inner
+        # nodes' (exact in _node_counts). Derived from the vocabulary and the
+        # tree, so not checkpointed: _reset_counts rebuilds them on load.
+        count = self._lr_mode == "count"
+        self._count0 = GrowableRows(1) if count else None
+        self._count1 = GrowableRows(1) if count and self.hs else None
+        self._node_counts = np.zeros(0, np.int64)
         self._tree = self._huffman = self._noise = None
         self._tree_words = self._table_words = 0
         self._table_total = 0
@@ -348,6 +369,7 @@ class StreamingWord2Vec:
         ids = self.vocab.update(batch.tokens)
         c["words_seen"] += len(batch.tokens)
         self._grow()
+        self._count_batch(ids)
         self._refresh_tables()
         if self._kernel is None:
             return None  # no word has reached min_count yet
@@ -364,7 +386,8 @@ class StreamingWord2Vec:
         res = kernel.train(ids, ends, sg=self.sg, hs=self.hs, negative=self.negative,
                            window=self.window, cbow_mean=self.cbow_mean, alpha=alpha0,
                            alpha_end=alpha1, rng=rng, compute_loss=self.compute_loss,
-                           lr_mode=self._lr_mode)
+                           lr_mode=self._lr_mode,
+                           count_tau=self.lr_count_tau if self._lr_mode == "count" else None)
         with self._lock:
             c = self.counters
             c["words_trained"] += res.words_kept
@@ -382,7 +405,8 @@ class StreamingWord2Vec:
         old = self._syn0.rows
         if rows == old:
             return
-        mats = [m for m in (self._syn0, self._syn1neg, self._keep, self._acc0, self._acc1neg) if m is not None]
+        mats = [m for m in (self._syn0, self._syn1neg, self._keep, self._acc0, self._acc1neg, self._count0)
+                if m is not None]
         if any(m.needs_copy(rows) for m in mats):
             self._drain()  # workers must not write into a buffer being replaced
         # word2vec.c's init: input rows uniform in [-0.5, 0.5) / dim, output rows zero.
@@ -396,7 +420,59 @@ class StreamingWord2Vec:
                 acc.grow(rows, self.adagrad_init)
         counts = self.vocab.counts[old:rows]
         self._keep.grow(rows, self._keep_for(counts)[:, None])
+        if self._count0 is not None:
+            self._count0.grow(rows, np.minimum(counts, self._count_cap())[:, None])
         self._kernel = None
+
+    # ------------------------------------------------------------ counts (lr_schedule="count")
+
+    def _count_cap(self) -> float:
+        """The largest count the kernel is given: at tau (alpha / min_alpha - 1) the
+        rate alpha / (1 + n / tau) is min_alpha, so no rate falls below min_alpha."""
+        if self.min_alpha <= 0:
+            return math.inf
+        return self.lr_count_tau * (self.alpha / self.min_alpha - 1.0)
+
+    def _count_batch(self, ids: np.ndarray) -> None:
+        """Bring the kernel's counts up to date with the batch just counted: its words
+        (the vocabulary has their new counts) and the inner nodes on their Huffman
+        paths (each gains the occurrences of the coded words below it). O(batch),
+        plus O(inner nodes) vectorized when the batch holds coded words."""
+        if self._count0 is None:
+            return
+        cap = self._count_cap()
+        words = ids[ids >= 0]
+        self._count0.buffer[words, 0] = np.minimum(self.vocab.counts[words], cap)
+        tree = self._tree
+        if self._count1 is None or tree is None:
+            return
+        coded, times = np.unique(words[words < tree.words], return_counts=True)
+        if not len(coded):
+            return
+        lens = tree.code_lens[coded]
+        on_path = np.arange(tree.points.shape[1])[None, :] < lens[:, None]
+        gained = np.bincount(tree.points[coded][on_path], weights=np.repeat(times, lens),
+                             minlength=len(self._node_counts))
+        self._node_counts += gained.astype(np.int64)   # float64 sums of ints < 2^53: exact
+        self._count1.buffer[:len(self._node_counts), 0] = np.minimum(self._node_counts, cap)
+
+    def _set_node_counts(self, tree, counts) -> None:
+        """Every inner node's count from scratch: the sum of the counts of the words below it."""
+        on_path = np.arange(tree.points.shape[1])[None, :] < tree.code_lens[:, None]
+        weights = np.broadcast_to(np.asarray(counts[:tree.words], np.float64)[:, None], on_path.shape)
+        self._node_counts = np.bincount(tree.points[on_path], weights=weights[on_path],
+                                        minlength=max(tree.words - 1, 0)).astype(np.int64)
+        self._count1.replace(np.minimum(self._node_counts, self._count_cap())[:, None])
+
+    def _reset_counts(self) -> None:
+        """The kernel's counts rebuilt from the vocabulary and the tree (after a load):
+        the same values the uninterrupted run maintained, so a resume stays exact."""
+        if self._count0 is None:
+            return
+        rows = len(self.vocab.index_to_key)
+        self._count0.replace(np.minimum(self.vocab.counts[:rows], self._count_cap())[:, None])
+        if self._count1 is not None and self._tree is not None:
+            self._set_node_counts(self._tree, self.vocab.counts)
 
     def _keep_for(self, counts) -> np.ndarray:
         keep = keep_probabilities(counts, max(self.vocab.total_words, 1), self.sample)
@@ -454,6 +530,8 @@ class StreamingWord2Vec:
             self._acc1.replace(np.full((len(syn1), self._acc1.dim), self.adagrad_init, np.float32))
         self._tree, self._tree_words = tree, rows
         self._huffman = _native.HuffmanTables(tree.points, tree.codes, tree.code_lens)
+        if self._count1 is not None:   # the nodes' counts under the new tree, from the current counts
+            self._set_node_counts(tree, counts)
         self._kernel = None
 
     def _publish(self):
@@ -465,7 +543,9 @@ class StreamingWord2Vec:
             noise=self._noise if self.negative else None,
             keep_prob=self._keep.view.reshape(-1) if self.sample else None,
             syn0_acc=_acc_view(self._acc0), syn1_acc=_acc_view(self._acc1),
-            syn1neg_acc=_acc_view(self._acc1neg))
+            syn1neg_acc=_acc_view(self._acc1neg), syn0_count=_acc_view(self._count0),
+            syn1_count=_acc_view(self._count1),
+            syn1neg_count=_acc_view(self._count0) if self.negative else None)
         # Queries build their snapshot from this on demand (see wv): building a
         # key -> row dict per batch would cost O(V) per batch.
         self._published = (self._syn0.rows, self._syn0.view)
@@ -503,7 +583,7 @@ class StreamingWord2Vec:
 PARAMS = ("vector_size", "window", "min_count", "sg", "hs", "negative", "sample", "alpha",
           "min_alpha", "workers", "seed", "max_vocab_size", "cbow_mean", "ns_exponent",
           "batch_words", "compute_loss", "lr_schedule", "lr_horizon", "max_token_length",
-          "lowercase", "queue_size", "adagrad_init")
+          "lowercase", "queue_size", "adagrad_init", "lr_count_tau")
 
 
 def default_alpha(lr_schedule: str) -> float:

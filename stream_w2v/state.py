@@ -153,6 +153,7 @@ def _restore(cls, arrays: dict, meta: dict):
     model._loss_sum = float(meta["loss_sum"])
     model.extra = meta.get("extra", {})
     model.checkpoint_time = meta.get("checkpoint_time")
+    model._reset_counts()   # lr_schedule="count": derived from the vocabulary and the tree
     if rows:
         model._publish()
     return model

@@ -13,6 +13,7 @@ import pytest
 from stream_w2v import checkpoint
 from stream_w2v.checkpoint import CheckpointError
 from stream_w2v.model import PARAMS, StreamingWord2Vec
+from stream_w2v.schedule import Schedule
 
 MODES = {"sg-ns": dict(sg=1, hs=0, negative=5), "sg-hs": dict(sg=1, hs=1, negative=0),
          "cbow-ns": dict(sg=0, hs=0, negative=5), "cbow-hs": dict(sg=0, hs=1, negative=0)}
@@ -50,6 +51,11 @@ def assert_same_model(a, b):
     assert a.vocab.counts[:len(a.vocab)].tolist() == b.vocab.counts[:len(b.vocab)].tolist()
     assert dict(a.vocab.candidates) == dict(b.vocab.candidates)
     assert a.counters == b.counters
+    for name in ("_count0", "_count1"):   # lr_schedule="count": what the kernel reads
+        ca, cb = getattr(a, name, None), getattr(b, name, None)
+        assert (ca is None) == (cb is None), name
+        if ca is not None:
+            assert ca.view.tobytes() == cb.view.tobytes(), name
 
 
 # ---------------------------------------------------------------- settings
@@ -80,6 +86,8 @@ def test_constructor_only_stores_settings():
     ("ns_exponent", "0.75"), ("batch_words", 0), ("compute_loss", 2), ("compute_loss", "yes"),
     ("lr_schedule", "cosine"), ("lr_horizon", 0), ("lr_horizon", -5), ("max_token_length", 0),
     ("lowercase", "no"), ("queue_size", 0), ("queue_size", None),
+    ("lr_count_tau", 0), ("lr_count_tau", -3.0), ("lr_count_tau", float("nan")), ("lr_count_tau", "1000"),
+    ("lr_count_tau", 1e-40),
 ])
 def test_constructor_validates(name, value):
     with pytest.raises(ValueError, match=name):
@@ -112,6 +120,25 @@ def test_train_arguments_are_checked():
     with pytest.raises(ValueError, match="total_words"):   # it would silently be constant
         linear.train(["a b"])
     linear.train(["a b"], total_words=2)
+
+
+def test_linear_schedule_is_clamped_past_its_total():
+    """"linear" falls from alpha to min_alpha over total_words and then holds min_alpha:
+    the clamped-horizon variant (never below min_alpha, never negative)."""
+    s = Schedule("linear", alpha=0.05, min_alpha=0.001, total_words=1000)
+    assert s.rate(0) == 0.05 and s.rate(500) == pytest.approx(0.0255)
+    assert s.rate(1000) == s.rate(1001) == s.rate(10**12) == 0.001
+    m = StreamingWord2Vec(vector_size=8, min_count=1, workers=1, batch_words=100,
+                          lr_schedule="linear", alpha=0.05, min_alpha=0.001)
+    rates = []
+    run = m._run
+    m._run = lambda job: (rates.append(job[3:5]), run(job))
+    docs = zipf_docs(200, 3)                      # 4000 words, the total says 1000
+    m.train(docs, total_words=1000)
+    assert rates[0][0] == 0.05
+    flat = [r for pair in rates for r in pair]
+    assert all(a >= b for a, b in zip(flat, flat[1:])) and min(flat) == 0.001
+    assert all(pair == (0.001, 0.001) for pair in rates[len(rates) // 4 + 1:])
 
 
 # ---------------------------------------------------------------- bad input
@@ -176,7 +203,8 @@ def test_words_promoted_in_a_batch_are_trained_in_it():
 # ---------------------------------------------------------------- determinism and checkpoints
 
 SCHEDULED = [(mode, "inverse") for mode in list(MODES) + ["cbow-hs-ns"]] + [
-    ("sg-ns", "adagrad"), ("cbow-hs-ns", "adagrad"), ("sg-hs", "adagrad_coord"), ("cbow-ns", "adagrad_coord")]
+    ("sg-ns", "adagrad"), ("cbow-hs-ns", "adagrad"), ("sg-hs", "adagrad_coord"), ("cbow-ns", "adagrad_coord"),
+    ("sg-ns", "count"), ("cbow-hs-ns", "count")]
 
 
 @pytest.mark.parametrize("mode, schedule", SCHEDULED)
@@ -446,7 +474,7 @@ def _two_groups(n_docs, seed):
     return groups, [list(rng.choice(groups[rng.integers(2)], 10)) for _ in range(n_docs)]
 
 
-@pytest.mark.parametrize("schedule", ["inverse", "adagrad", "adagrad_coord"])
+@pytest.mark.parametrize("schedule", ["inverse", "adagrad", "adagrad_coord", "count"])
 @pytest.mark.parametrize("mode", list(MODES))
 def test_planted_structure_is_learned(mode, schedule):
     """The 5 nearest neighbours of a word should be from its own group. With 9
@@ -465,3 +493,45 @@ def test_planted_structure_is_learned(mode, schedule):
         for w in groups[g]:
             hits += [k in groups[g] for k, _ in m.wv.most_similar(w, topn=5)]
     assert np.mean(hits) >= 0.9, np.mean(hits)
+
+
+# ---------------------------------------------------------------- lr_schedule="count"
+
+def _node_counts_by_walking(tree, counts):
+    """Every inner node's count, the slow way: each coded word adds its count along its path."""
+    out = np.zeros(max(tree.words - 1, 0), np.int64)
+    for w in range(tree.words):
+        for d in range(tree.code_lens[w]):
+            out[tree.points[w, d]] += counts[w]
+    return out
+
+
+@pytest.mark.parametrize("min_alpha", [0.0, 0.0001, 0.0125])
+def test_count_schedule_gives_the_kernel_current_counts(min_alpha):
+    """Before every batch the kernel reads each word's count (the vocabulary's, this batch
+    included) and each inner node's (the sum of the coded words below it), clamped at
+    tau (alpha / min_alpha - 1); they follow vocabulary growth, tree grafts and rebuilds."""
+    m = StreamingWord2Vec(vector_size=8, window=3, min_count=3, workers=1, seed=3, batch_words=500,
+                          sg=1, hs=1, negative=3, alpha=0.025, min_alpha=min_alpha,
+                          lr_schedule="count", lr_count_tau=40.0)
+    cap = 40.0 * (0.025 / min_alpha - 1) if min_alpha else np.inf
+    seen = []
+
+    def check(job):
+        rows = m._syn0.rows
+        want = np.minimum(m.vocab.counts[:rows], cap).astype(np.float32)
+        assert np.array_equal(job[0].syn0_count, want)
+        assert np.shares_memory(job[0].syn1neg_count, job[0].syn0_count)   # one array, read only
+        nodes = _node_counts_by_walking(m._tree, m.vocab.counts)
+        assert np.array_equal(m._node_counts, nodes)
+        assert np.array_equal(job[0].syn1_count, np.minimum(nodes, cap).astype(np.float32))
+        seen.append((rows, m._tree.words))
+        run(job)
+
+    run = m._run
+    m._run = check
+    m.train(zipf_docs(100, 1, vocab=400) + new_word_docs(1500, 0) + zipf_docs(50, 2, vocab=400))
+    assert seen[-1][0] > 1024 and len({t for _, t in seen}) > 2     # grew; the tree was rebuilt
+    if min_alpha == 0.0125:
+        assert m._count0.view.max() == cap == 40.0                     # clamped: rate >= min_alpha
+
