@@ -59,7 +59,8 @@ def _train_parser(sub):
     p.add_argument("--min-count", type=_positive_int, metavar="N", help="count for a word to be trained (5)")
     p.add_argument("--sample", type=_nonneg_float, metavar="F", help="subsampling threshold (1e-3)")
     p.add_argument("--alpha", type=_nonneg_float, metavar="F",
-                   help="AdaGrad's base step (0.1); with --lr-schedule inverse the initial rate (0.025 SG, 0.05 CBOW)")
+                   help="AdaGrad's base step (0.1 skip-gram, 0.2 CBOW); with --lr-schedule inverse or count "
+                        "the initial rate (0.025 skip-gram, 0.05 CBOW)")
     p.add_argument("--lr-schedule", choices=("inverse", "adagrad", "adagrad_coord", "count"),
                    help="learning rate without a corpus total: AdaGrad per row (default) or per coordinate, "
                         "inverse decay, or count (each word's rate alpha / (1 + its count / 10000))")

@@ -70,11 +70,11 @@ class StreamingWord2Vec:
     Parameters follow gensim's ``Word2Vec``. Differences: no vocabulary pass
     (words are discovered as they stream), ``max_vocab_size`` bounds the
     candidate words being counted, and the learning rate follows
-    ``lr_schedule``: "adagrad" by default (per-row AdaGrad; ``alpha``, 0.1
-    unless given, is its base step), chosen by measurement: one pass over
+    ``lr_schedule``: "adagrad" by default (per-row AdaGrad; ``alpha`` is its
+    base step, unless given 0.1 for skip-gram and 0.2 for CBOW), chosen by measurement: one pass over
     the 11M-token benchmark corpus beats gensim's epoch in SG-NS, SG-HS and
     CBOW-NS (README). "inverse" is alpha / (1 + t / lr_horizon) floored at
-    min_alpha with gensim's alpha 0.025; "count" decays every word's rate by
+    min_alpha with word2vec.c's alpha (0.025 skip-gram, 0.05 CBOW); "count" decays every word's rate by
     its own count, alpha / (1 + count / lr_count_tau) floored at min_alpha;
     "linear" (with ``total_words``) falls to min_alpha over the total and
     stays there. See :mod:`stream_w2v.schedule`.
@@ -155,7 +155,7 @@ class StreamingWord2Vec:
         if self.lr_schedule not in SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {', '.join(SCHEDULES)}, not {self.lr_schedule!r}")
         if self.alpha is None:
-            self.alpha = default_alpha(self.lr_schedule)
+            self.alpha = default_alpha(self.lr_schedule, self.sg)
         real("alpha", lambda x: x > 0, "a positive number")
         real("min_alpha", lambda x: 0 <= x <= self.alpha, f"a number in [0, alpha={self.alpha}]")
         integer("workers", 1, 256)
@@ -586,9 +586,16 @@ PARAMS = ("vector_size", "window", "min_count", "sg", "hs", "negative", "sample"
           "lowercase", "queue_size", "adagrad_init", "lr_count_tau")
 
 
-def default_alpha(lr_schedule: str) -> float:
-    """AdaGrad's base step (0.1, yskip's eta), else word2vec.c's and gensim's 0.025."""
-    return 0.1 if lr_schedule in ADAGRAD_MODES else 0.025
+def default_alpha(lr_schedule: str, sg: int = 1) -> float:
+    """The rate ``alpha=None`` stands for. Under AdaGrad its base step: 0.1 for
+    skip-gram (yskip's eta) and 0.2 for CBOW, measured on the benchmark corpus
+    (one pass, README "Learning-rate schedules"); CBOW averages its context
+    into one input, so each context row gets a share of the step, and twice
+    the step is what word2vec.c also gives CBOW. Under SGD word2vec.c's
+    0.025 (skip-gram) and 0.05 (CBOW)."""
+    if lr_schedule in ADAGRAD_MODES:
+        return 0.1 if sg else 0.2
+    return 0.025 if sg else 0.05
 
 
 def _acc_view(acc: GrowableRows | None):

@@ -106,9 +106,8 @@ def _model_for(args) -> StreamingWord2Vec:
         params["workers"] = args.workers
     if params.get("hs") and args.negative is None:
         params["negative"] = 0
-    # AdaGrad's alpha is its base step (0.1, as in yskip); SGD's is word2vec.c's.
-    adagrad = params.get("lr_schedule", "adagrad").startswith("adagrad")
-    params.setdefault("alpha", 0.1 if adagrad else 0.025 if params["sg"] else 0.05)
+    # Without --alpha the model picks its default for the schedule and mode
+    # (stream_w2v.model.default_alpha).
     try:
         return StreamingWord2Vec(**params)
     except ValueError as exc:
