@@ -1,8 +1,13 @@
-"""Streaming figures: ``python -m bench stream [--quick] [--parts curve upkeep cli]``.
+"""Streaming figures: ``python -m bench stream [--quick] [--parts curve usable upkeep cli]``.
 
-- curve: quality against stream position. One StreamingWord2Vec is trained on
-  successive slices of the corpus (one pass in all) and evaluated between
-  slices; gensim's 1-pass score on the whole corpus is the reference line.
+- curve: quality against stream position, one line per ``--schedules``
+  (bench/curve.py): one StreamingWord2Vec per schedule (workers=1) makes one
+  pass over the corpus and is evaluated between batches at fixed fractions of
+  it; gensim's 1 and 5 epochs on the whole corpus are the reference lines
+  (their scores are cached in the results JSON; --no-reference skips them).
+- usable: how soon a new word is usable after it reaches min_count
+  (bench/usable.py: words deleted from the first 30% of the stream, measured
+  after their promotion against the same schedule's pass over the corpus).
 - upkeep: where a streaming pass spends its time. The model's own methods are
   wrapped with timers from outside (nothing in the library changes):
   vocabulary counting, matrix growth, noise/subsampling tables, Huffman
@@ -13,15 +18,14 @@
   (stdin) and a file followed while it is being written (--follow), each
   timed until the trainer's progress line reports every token seen.
 
-Writes stream-NAME.json (and stream-NAME-curve.png) under bench/results/.
+Writes stream-NAME.json (and stream-NAME-curve.png, stream-NAME-usable.png)
+under bench/results/.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
-import itertools
 import json
-import math
 import os
 import shutil
 import signal
@@ -33,38 +37,13 @@ import time
 from pathlib import Path
 
 from bench import corpus as corpus_mod
+from bench import curve as curve_mod
+from bench import usable as usable_mod
 from bench.child import MODES, params
-from bench.evaluate import EVALUATORS, evaluate_model_wv
-from bench.run import RESULTS_DIR, machine, resolve_corpus, run_one, versions
-
-# Evaluation points, as fractions of the corpus's lines: dense at the start,
-# where quality moves fastest.
-FRACTIONS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
-
-
-# ---------------------------------------------------------------- curve
-
-def quality_curve(corpus: dict, mode: str, threads: int, evaluator: str, work: str,
-                  fractions=FRACTIONS, log=print) -> list[dict]:
-    from stream_w2v.model import StreamingWord2Vec
-    model = StreamingWord2Vec(**params(mode, threads))
-    points, train_s, done = [], 0.0, 0
-    with open(corpus["path"], encoding="utf-8") as f:
-        for frac in fractions:
-            upto = max(done, round(frac * corpus["lines"]))
-            start = time.perf_counter()
-            model.train(itertools.islice(f, upto - done))  # the next slice of the same open file
-            train_s += time.perf_counter() - start
-            done = upto
-            stats = model.stats
-            point = dict(fraction=frac, lines=done, words_seen=stats["words_seen"], vocab_size=stats["vocab_size"],
-                         train_s=train_s, alpha=stats["alpha"], loss=stats["loss"],
-                         **evaluate_model_wv(model.wv, work, evaluator))
-            points.append(point)
-            log(f"  {frac:5.0%} {point['words_seen']:>11,} words  vocab {point['vocab_size']:>7,}  "
-                f"analogy {point['analogy']:.3f}  ws353 {point['ws353']:.3f}  simlex {point['simlex']:.3f}  "
-                f"({train_s:.0f} s training)")
-    return points
+from bench.curve import FRACTIONS
+from bench.evaluate import EVALUATORS
+from bench.run import RESULTS_DIR, machine, resolve_corpus, versions
+from stream_w2v.schedule import SCHEDULES
 
 
 # ---------------------------------------------------------------- upkeep
@@ -209,43 +188,30 @@ def _append(src: str, dst: str, block: int = 1 << 20) -> None:
             fout.flush()
 
 
-# ---------------------------------------------------------------- plot, main
-
-def plot_curve(results: dict, path: Path) -> Path | None:
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    pts = results["curve"]["points"]
-    ref = results["curve"].get("gensim_1pass") or {}
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
-    x = [p["words_seen"] / 1e6 for p in pts]
-    for ax, (field, title) in zip(axes, (("analogy", "analogy (top 30k)"), ("ws353", "WS-353 Spearman"),
-                                        ("simlex", "SimLex-999 Spearman"))):
-        ax.plot(x, [p[field] for p in pts], "o-", label="stream_w2v, along one pass")
-        if field in ref and not math.isnan(ref[field]):
-            ax.axhline(ref[field], color="C1", ls="--", label="gensim, 1 pass (end)")
-        ax.set_xlabel("million words seen")
-        ax.set_title(title, fontsize=10)
-    axes[0].legend(fontsize=8)
-    fig.suptitle(f"{results['curve']['mode']}, corpus {results['meta']['corpus']['name']}", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
+# ---------------------------------------------------------------- main
 
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="python -m bench stream", description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small corpus")
     p.add_argument("--corpus", help="'small', 'full' or a text file (default full, small with --quick)")
-    p.add_argument("--parts", nargs="+", choices=("curve", "upkeep", "cli"), default=["curve", "upkeep", "cli"])
-    p.add_argument("--mode", choices=list(MODES), default="SG-NS", help="mode of the curve and the cli part")
+    p.add_argument("--parts", nargs="+", choices=("curve", "usable", "upkeep", "cli"),
+                   default=["curve", "upkeep", "cli"], help="default: curve upkeep cli (usable is opt-in)")
+    p.add_argument("--mode", choices=list(MODES), default="SG-NS", help="mode of the curve, usable and cli parts")
+    p.add_argument("--schedules", nargs="+", choices=SCHEDULES, default=["adagrad"], metavar="SCHEDULE",
+                   help=f"lr_schedule of each curve (and usable pass): {', '.join(SCHEDULES)}; default adagrad")
+    p.add_argument("--fractions", nargs="+", type=float, default=list(FRACTIONS), metavar="F",
+                   help="where the curves are evaluated: fractions of the corpus's lines, increasing, in (0, 1]")
     p.add_argument("--upkeep-modes", nargs="+", choices=list(MODES), default=["SG-NS", "SG-HS"])
-    p.add_argument("--threads", type=int, default=2, help="threads for the curve and the cli part")
-    p.add_argument("--no-reference", action="store_true", help="skip gensim's 1-pass reference line")
+    p.add_argument("--threads", type=int, default=2,
+                   help="threads of the cli part and of gensim's reference lines (the curves use one worker)")
+    p.add_argument("--no-reference", action="store_true", help="skip gensim's 1 and 5 epoch reference lines")
+    p.add_argument("--refresh-reference", action="store_true",
+                   help="retrain the reference lines even if a results JSON in --out has them")
+    p.add_argument("--usable-targets", type=int, default=usable_mod.N_TARGETS, help="words made to arrive late")
+    p.add_argument("--usable-rate", nargs=2, type=float, default=list(usable_mod.RATE), metavar=("LO", "HI"),
+                   help="their frequency band, occurrences per million tokens")
+    p.add_argument("--usable-arrival", type=float, default=usable_mod.ARRIVAL,
+                   help="share of the lines from which the targets appear")
     p.add_argument("--evaluator", choices=EVALUATORS, default="stream_w2v")
     p.add_argument("--out", type=Path, default=RESULTS_DIR)
     p.add_argument("--name")
@@ -253,7 +219,62 @@ def parse_args(argv):
     args = p.parse_args(argv)
     args.corpus = args.corpus or ("small" if args.quick else "full")
     args.name = args.name or ("quick" if args.quick else "full" if args.corpus == "full" else Path(args.corpus).stem)
+    args.schedules = list(dict.fromkeys(args.schedules))
+    if not all(0 < f <= 1 for f in args.fractions) or args.fractions != sorted(set(args.fractions)):
+        p.error("--fractions must be increasing, in (0, 1]")
     return args
+
+
+def schedules(args, corpus: dict, work: str, log=print) -> tuple[dict | None, dict | None]:
+    """The curve and usable parts: gensim's reference lines (cached), then per
+    schedule one pass over the corpus (evaluated along the way for the curve; a
+    reference for the usable part) and the usable part's late pass."""
+    want_curve, want_usable = "curve" in args.parts, "usable" in args.parts
+    curve = usable = sel = None
+    if want_curve:
+        curve = dict(mode=args.mode, workers=1, fractions=args.fractions, schedules=args.schedules, runs={})
+    if want_usable:
+        t = time.perf_counter()
+        sel = usable_mod.select(corpus, params(args.mode, 1)["min_count"], args.usable_targets,
+                                args.usable_rate, args.usable_arrival)
+        usable = dict(mode=args.mode, workers=1, arrival=args.usable_arrival, arrival_line=sel["arrival_line"],
+                      rate_band_per_million=args.usable_rate, rate_band_counts=sel["rate_band"],
+                      settle_thresholds=list(usable_mod.SETTLE), agree_share=usable_mod.AGREE_SHARE,
+                      deleted_tokens=sel["deleted_tokens"], targets=sel["targets"], controls=sel["controls"],
+                      anchors=len(sel["anchors"]), target_counts_before_after=sel["counts"], schedules={})
+        log(f"usable: {len(sel['targets'])} targets, {len(sel['controls'])} controls, {len(sel['anchors'])} anchors; "
+            f"{sel['deleted_tokens']:,} tokens deleted before line {sel['arrival_line']:,} "
+            f"({time.perf_counter() - t:.0f} s)")
+        if not sel["targets"]:
+            usable["skipped"] = "no word in the frequency band"
+            want_usable = False
+    refs = {}
+    if not args.no_reference:
+        log(f"gensim on the whole corpus ({args.threads} threads), the reference lines:")
+        refs = curve_mod.reference_lines(corpus, args.mode, args.threads, work, args.out, args.data_dir,
+                                         args.evaluator, args.refresh_reference,
+                                         need_vectors=(5,) if want_usable else (), log=log)
+    gensim5 = None
+    if want_usable and "vectors" in refs.get("gensim-5", {}):
+        from stream_w2v.keyedvectors import KeyedVectors
+        gensim5 = KeyedVectors.load_word2vec_format(str(args.data_dir / refs["gensim-5"]["vectors"]), binary=True)
+    log(f"one pass per schedule ({args.mode}, workers=1):")
+    for schedule in args.schedules:
+        record, model = curve_mod.schedule_curve(corpus, args.mode, schedule, work, args.evaluator,
+                                                 args.fractions if want_curve else (), log=log)
+        log(f"  {schedule:13} trained in {record['train_s']:.0f} s")
+        if want_curve:
+            curve["runs"][schedule] = record
+        if want_usable:
+            references = {"pass": model.wv} | ({"gensim5": gensim5} if gensim5 is not None else {})
+            usable["schedules"][schedule] = usable_mod.late_pass(corpus, args.mode, schedule, sel, references,
+                                                                 log=log)
+        del model
+    if want_curve:
+        curve["points"] = curve["runs"][args.schedules[0]]["points"]  # the first schedule's, as before
+        if refs:
+            curve["reference"] = refs
+    return curve, usable
 
 
 def main(argv=None, log=print) -> dict:
@@ -262,20 +283,17 @@ def main(argv=None, log=print) -> dict:
     corpus = resolve_corpus(args.corpus, args.data_dir)
     meta = dict(command="python -m bench stream " + " ".join(argv), machine=machine(), versions=versions(),
                 corpus={k: corpus[k] for k in ("name", "tokens", "lines", "bytes", "sha256")},
-                threads=args.threads, evaluator=args.evaluator, load_at_start=os.getloadavg())
+                threads=args.threads, evaluator=args.evaluator, load_at_start=os.getloadavg(),
+                date=time.strftime("%Y-%m-%d"))
     results = {"meta": meta}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="stream_w2v_stream_") as work:
-        if "curve" in args.parts:
-            log(f"quality along one pass ({args.mode}, {args.threads} threads):")
-            curve = dict(mode=args.mode, points=quality_curve(corpus, args.mode, args.threads, args.evaluator,
-                                                              work, log=log))
-            if not args.no_reference:
-                ref = run_one("gensim", args.mode, args.threads, 1, corpus, work, evaluator=args.evaluator)
-                curve["gensim_1pass"] = {k: ref[k] for k in ("analogy", "ws353", "simlex", "words_per_sec")}
-                log(f"  gensim 1 pass: analogy {ref['analogy']:.3f}  ws353 {ref['ws353']:.3f}  "
-                    f"simlex {ref['simlex']:.3f}")
-            results["curve"] = curve
+        if "curve" in args.parts or "usable" in args.parts:
+            curve, usable = schedules(args, corpus, work, log=log)
+            if curve is not None:
+                results["curve"] = curve
+            if usable is not None:
+                results["usable"] = usable
         if "upkeep" in args.parts:
             log("time shares of one streaming pass (workers=1):")
             results["upkeep"] = [upkeep(corpus, m, log=log) for m in args.upkeep_modes]
@@ -288,8 +306,12 @@ def main(argv=None, log=print) -> dict:
     path = args.out / f"stream-{args.name}.json"
     with open(path, "w") as f:
         json.dump(results, f, indent=1)
-    png = plot_curve(results, args.out / f"stream-{args.name}-curve.png") if "curve" in results else None
-    log(f"wrote {path}" + (f", {png}" if png else "") + f" in {meta['total_s']:.0f} s")
+    pngs = []
+    if "curve" in results:
+        pngs.append(curve_mod.plot(results["curve"], corpus["name"], args.out / f"stream-{args.name}-curve.png"))
+    if results.get("usable", {}).get("schedules"):
+        pngs.append(usable_mod.plot(results["usable"], corpus["name"], args.out / f"stream-{args.name}-usable.png"))
+    log(f"wrote {path}" + "".join(f", {p}" for p in pngs if p) + f" in {meta['total_s']:.0f} s")
     return results
 
 

@@ -207,3 +207,52 @@ def test_redis_throughput(tmp_path):
     assert math.isfinite(results["summary"]["ratio_redis_over_file"])
     assert json.loads((tmp_path / "redis-smoke.json").read_text())["summary"] == results["summary"]
     assert "| redis |" in (tmp_path / "redis-smoke.md").read_text()
+
+
+def test_stream_schedules_and_usable(small_corpus, tmp_path):
+    """The curve per lr_schedule and the usable part (bench/curve.py, bench/usable.py) on
+    the tiny corpus; the gensim reference lines come from a results JSON already in --out
+    (the cache), so no gensim is trained here. A few seconds."""
+    from bench import curve as bench_curve
+
+    out = tmp_path / "results"
+    out.mkdir()
+    corpus = bench_run.resolve_corpus(str(small_corpus), tmp_path)
+    fake = {f"gensim-{p}": dict(analogy=0.1 * p, ws353=0.2, simlex=0.3, wall_s=1.0, words_per_sec=1.0,
+                                key=bench_curve.reference_key("SG-NS", 1, p, corpus, "stream_w2v"))
+            for p in bench_curve.REFERENCE_PASSES}
+    (out / "stream-cached.json").write_text(json.dumps({"curve": {"reference": fake}}))
+
+    common = ["--corpus", str(small_corpus), "--threads", "1", "--out", str(out), "--data-dir", str(tmp_path),
+              "--fractions", "0.1", "0.5", "1"]
+    results = bench_stream.main(common + [
+        "--parts", "curve", "usable", "--schedules", "adagrad", "linear", "--no-reference",
+        "--usable-targets", "20", "--usable-rate", "100", "1000", "--usable-arrival", "0.2", "--name", "smoke"],
+        log=lambda *_: None)
+    runs = results["curve"]["runs"]
+    assert list(runs) == ["adagrad", "linear"] and "reference" not in results["curve"]
+    assert runs["adagrad"]["settings"]["alpha"] == 0.1  # AdaGrad keeps its own base step
+    assert runs["linear"]["settings"]["alpha"] == 0.025 and runs["linear"]["settings"]["total_words"] == corpus["tokens"]
+    for run in runs.values():
+        assert [p["fraction"] for p in run["points"]] == [0.1, 0.5, 1.0]
+        assert run["points"][-1]["words_seen"] == corpus["tokens"]
+        assert math.isfinite(run["points"][-1]["ws353"])
+    assert (out / "stream-smoke-curve.png").exists() and (out / "stream-smoke-usable.png").exists()
+
+    usable = results["usable"]
+    assert len(usable["targets"]) == 20 and usable["deleted_tokens"] > 0
+    for name in ("adagrad", "linear"):
+        u = usable["schedules"][name]
+        assert u["targets_measured"] > 0 and u["tokens"] == corpus["tokens"] - usable["deleted_tokens"]
+        assert set(u["agree"]) == {"pass"} and set(u["settle"]) == {"0.8", "0.9", "0.95"}
+        assert 0 <= u["settle"]["0.9"]["reached"] <= 1 and u["by_occurrences"][0]["occurrences"] == 0
+        for row in u["per_target"]:  # promoted after the arrival point, in the late stream
+            assert row["promoted_at"] > 0.15 * corpus["tokens"]
+            assert row["settle_0.95"] is None or row["settle_0.95"][0] >= 0
+
+    again = bench_stream.main(common + ["--parts", "curve", "--schedules", "adagrad", "--name", "again"],
+                              log=lambda *_: None)
+    ref = again["curve"]["reference"]
+    assert ref["gensim-5"]["cached_from"] == "stream-cached.json" and ref["gensim-5"]["analogy"] == 0.5
+    # workers=1: the same curve twice
+    assert [p["ws353"] for p in again["curve"]["points"]] == [p["ws353"] for p in runs["adagrad"]["points"]]
