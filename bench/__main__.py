@@ -1,4 +1,4 @@
-"""python -m bench [run|stream|redis|corpus|kernel] [options]; without a subcommand: run.
+"""python -m bench [run|stream|redis|combine|corpus|kernel] [options]; without a subcommand: run.
 
 - run     stream_w2v vs gensim, alternating, one process per training (bench/run.py);
           opt-in: variants (stream_w2v-adagrad, --variant) and the peers
@@ -7,6 +7,8 @@
           upkeep, followed file and pipe vs bulk (bench/stream.py)
 - redis   stream-w2v train reading a Redis stream vs the same text from a file:
           entries/s and words/s (bench/redis_throughput.py)
+- combine join the JSON of several runs into one table, plots and README
+          section (bench/combine.py)
 - corpus  build/cache the Debian-text corpus, print its counts and sha256 (bench/corpus.py)
 - kernel  single-thread kernel throughput per ISA (bench/kernel_speed.py)
 """
@@ -28,6 +30,9 @@ def main() -> None:
     elif command == "redis":
         from bench.redis_throughput import main as redis_throughput
         redis_throughput(rest)
+    elif command == "combine":
+        from bench.combine import main as combine
+        combine(rest)
     elif command == "corpus":
         from bench.corpus import main as build
         build(rest)

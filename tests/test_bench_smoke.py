@@ -20,6 +20,7 @@ import shutil
 import pytest
 from gensim.test.utils import datapath
 
+from bench import combine as bench_combine
 from bench import report
 from bench import run as bench_run
 from bench import stream as bench_stream
@@ -102,6 +103,28 @@ def test_runner_end_to_end(corpus, tmp_path):
     assert saved["meta"]["command"] in text and "| SG-NS | 1 | 1 |" in text
     with pytest.raises(ValueError):
         report.update_readme(out / "smoke.md", saved)  # no markers: refuses, changes nothing
+
+    # Two runs joined into one table (bench/combine.py): the rows of both, a
+    # summary per configuration, every command in the description.
+    other = json.loads(json.dumps(saved))
+    for row in other["runs"]:
+        row["passes"] = 5
+    other["meta"]["command"] = "python -m bench --passes 5"
+    joined = bench_combine.main([str(out / "smoke.json"), str(_write(tmp_path / "other.json", other)),
+                                 "--name", "joined", "--out", str(out), "--no-plots",
+                                 "--update-readme", str(readme)], log=lambda *_: None)
+    assert len(joined["runs"]) == 4 and [(e["passes"]) for e in joined["summary"]] == [1, 5]
+    assert joined["meta"]["total_s"] == pytest.approx(2 * saved["meta"]["total_s"])
+    text = readme.read_text()
+    assert "| SG-NS | 1 | 5 |" in text and "&& python -m bench --passes 5" in text
+    other["meta"]["corpus"] = dict(other["meta"]["corpus"], sha256="0" * 64)
+    with pytest.raises(ValueError, match="corpora"):
+        bench_combine.combine([saved, other])
+
+
+def _write(path, obj):
+    path.write_text(json.dumps(obj))
+    return path
 
 
 def test_stream_figures(small_corpus, tmp_path):
