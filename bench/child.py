@@ -37,6 +37,16 @@ def params(mode: str, threads: int, settings: dict | None = None) -> dict:
     return out
 
 
+def stream_params(mode: str, threads: int, settings: dict | None = None) -> dict:
+    """:func:`params` for StreamingWord2Vec. The benchmark's alpha is SGD's
+    learning rate; under AdaGrad (the default schedule) alpha is a base step,
+    so unless ``settings`` give one it is left to the library's default."""
+    kw = params(mode, threads, settings)
+    if kw.get("lr_schedule", "adagrad").startswith("adagrad") and "alpha" not in (settings or {}):
+        del kw["alpha"]
+    return kw
+
+
 class Lines:
     """The corpus file as a re-iterable of lines: each pass reopens it (what a
     streaming trainer sees: no list of the corpus in memory)."""
@@ -56,11 +66,7 @@ def train_stream_w2v(spec: dict) -> dict:
     t1 = time.perf_counter()
     settings = dict(spec.get("settings") or {})
     export = settings.pop("export", "input")  # "average": (input + output) / 2, as yskip writes
-    kw = params(spec["mode"], spec["threads"], settings)
-    if kw.get("lr_schedule", "adagrad").startswith("adagrad") and "alpha" not in settings:
-        # The benchmark's alpha is SGD's learning rate; under AdaGrad (the
-        # default schedule) alpha is the base step, left at the library's default.
-        del kw["alpha"]
+    kw = stream_params(spec["mode"], spec["threads"], settings)
     model = StreamingWord2Vec(**kw)
     if spec["passes"] == 1:
         model.train(Lines(spec["corpus"]))  # one streaming pass: no vocabulary scan, stream schedule

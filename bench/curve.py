@@ -36,23 +36,19 @@ import os
 import time
 from pathlib import Path
 
-from bench.child import params
+from bench.child import params, stream_params
 from bench.evaluate import evaluate_model_wv
 
 # Evaluation points, as fractions of the corpus's lines: dense at the start,
 # where quality moves fastest.
 FRACTIONS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
-ADAGRAD = ("adagrad", "adagrad_coord")
 REFERENCE_PASSES = (1, 5)
 
 
 def model_settings(mode: str, schedule: str) -> dict:
     """StreamingWord2Vec keyword arguments for one curve: the benchmark's, one worker,
     this schedule; AdaGrad keeps the library's own base step (see the module docstring)."""
-    kw = params(mode, 1, {"lr_schedule": schedule})
-    if schedule in ADAGRAD:
-        del kw["alpha"]
-    return kw
+    return stream_params(mode, 1, {"lr_schedule": schedule})
 
 
 def make_model(mode: str, schedule: str):

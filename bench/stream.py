@@ -39,7 +39,7 @@ from pathlib import Path
 from bench import corpus as corpus_mod
 from bench import curve as curve_mod
 from bench import usable as usable_mod
-from bench.child import MODES, params
+from bench.child import MODES, params, stream_params
 from bench.curve import FRACTIONS
 from bench.evaluate import EVALUATORS
 from bench.run import RESULTS_DIR, machine, resolve_corpus, versions
@@ -84,7 +84,7 @@ def upkeep(corpus: dict, mode: str, log=print) -> dict:
                (StreamingWord2Vec, "_rebuild_tree", "Huffman rebuild"),
                (StreamingWord2Vec, "_publish", "kernel view"),
                (_native.KernelModel, "train", "C kernel")]
-    model = StreamingWord2Vec(**params(mode, 1))
+    model = StreamingWord2Vec(**stream_params(mode, 1))
     with _timers(targets) as (totals, calls):
         start = time.perf_counter()
         model.train(Lines(corpus["path"]))
@@ -104,10 +104,10 @@ def upkeep(corpus: dict, mode: str, log=print) -> dict:
 # ---------------------------------------------------------------- cli
 
 def _cli_args(mode: str, threads: int) -> list[str]:
-    p = params(mode, threads)
+    p = stream_params(mode, threads)  # no alpha: the command's default schedule keeps its own
     args = ["--sg" if p["sg"] else "--cbow", "--negative", str(p["negative"]), "--dim", str(p["vector_size"]),
             "--window", str(p["window"]), "--min-count", str(p["min_count"]), "--sample", str(p["sample"]),
-            "--alpha", str(p["alpha"]), "--workers", str(threads), "--seed", str(p["seed"]),
+            "--workers", str(threads), "--seed", str(p["seed"]),
             "--checkpoint-every", "1e9", "--log-json", "--log-every", "0"]
     return args + (["--hs"] if p["hs"] else [])
 
