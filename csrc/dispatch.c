@@ -56,8 +56,13 @@ int w2v_get_isa(void)
 {
     if (current < 0) {
         int mask = w2v_cpu_isas();
-        current = (mask & (1 << W2V_ISA_AVX512)) ? W2V_ISA_AVX512
-                : (mask & (1 << W2V_ISA_AVX2)) ? W2V_ISA_AVX2 : W2V_ISA_SCALAR;
+        /* AVX2+FMA before AVX-512: at the sizes word2vec uses (dim ~100, 6
+         * 16-lane blocks and a masked tail against 12 8-lane ones) AVX-512
+         * was not faster on the machine we measured (bench/kernel_speed.py:
+         * AVX2 ahead in 7 of 8 comparisons, by up to 40% in skip-gram), and
+         * on cores that lower their clock for 512-bit work it slows the whole
+         * process. STREAM_W2V_KERNEL=avx512 (w2v_set_isa) still selects it. */
+        current = (mask & (1 << W2V_ISA_AVX2)) ? W2V_ISA_AVX2 : W2V_ISA_SCALAR;
     }
     return current;
 }

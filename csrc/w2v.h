@@ -172,7 +172,7 @@ typedef struct {
 
 int w2v_cpu_isas(void);       /* bit mask of 1 << W2V_ISA_* this CPU can run */
 int w2v_set_isa(int isa);     /* W2V_OK, or W2V_ERR_ISA when not available */
-int w2v_get_isa(void);
+int w2v_get_isa(void);        /* the one in use: as set, else AVX2 if available, else scalar */
 
 /* Trains one batch. *rng is advanced; *out is overwritten. Returns W2V_OK or
  * W2V_ERR_NOMEM. The caller guarantees every index is in range. */
