@@ -170,15 +170,23 @@ def _matrix(name, a, rows: int | None, dim: int | None) -> np.ndarray:
     return a
 
 
-def _accumulator(name: str, a, matrix: np.ndarray | None, matrix_name: str) -> np.ndarray | None:
-    """An AdaGrad accumulator of ``matrix``: float32, C-contiguous, writable, shape
-    ``(rows,)`` (per row) or ``matrix.shape`` (per coordinate), finite and > 0."""
+def _given_for(name: str, a, matrix: np.ndarray | None, matrix_name: str) -> bool:
+    """Whether a per-row array of ``matrix`` was given (None: not); it must be an
+    ndarray, and only for a matrix that is there."""
     if a is None:
-        return None
+        return False
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, not {type(a).__name__}")
     if matrix is None:
         raise ValueError(f"{name} is given but {matrix_name} is not")
+    return True
+
+
+def _accumulator(name: str, a, matrix: np.ndarray | None, matrix_name: str) -> np.ndarray | None:
+    """An AdaGrad accumulator of ``matrix``: float32, C-contiguous, writable, shape
+    ``(rows,)`` (per row) or ``matrix.shape`` (per coordinate), finite and > 0."""
+    if not _given_for(name, a, matrix, matrix_name):
+        return None
     a = _float32(name, a, a.ndim, writable=True)
     if a.shape not in ((matrix.shape[0],), matrix.shape):
         raise ValueError(f"{name} has shape {a.shape}; expected ({matrix.shape[0]},) for "
@@ -199,12 +207,8 @@ def _counts(name: str, a, matrix: np.ndarray | None, matrix_name: str,
     """The per-row counts of ``matrix`` (W2V_LR_COUNT): float32, C-contiguous, shape
     ``(rows,)``, finite and >= 0, not overlapping any matrix (the kernel writes those).
     Read only by the kernel, so it may be read-only and may be shared between matrices."""
-    if a is None:
+    if not _given_for(name, a, matrix, matrix_name):
         return None
-    if not isinstance(a, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray, not {type(a).__name__}")
-    if matrix is None:
-        raise ValueError(f"{name} is given but {matrix_name} is not")
     a = _float32(name, a, 1, writable=False)
     if a.shape != (matrix.shape[0],):
         raise ValueError(f"{name} has shape {a.shape}; expected ({matrix.shape[0]},), "
