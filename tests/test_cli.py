@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from stream_w2v.model import StreamingWord2Vec
-from trainer_process import Trainer, trainers  # noqa: F401 (a fixture)
+from trainer_process import Trainer, info, ok, run, trainers  # noqa: F401 (a fixture)
 
 TIMEOUT = 60      # no single command of these tests may take longer
 WAIT = 20         # waiting for a running trainer to reach a state
@@ -24,21 +24,6 @@ CMD = [sys.executable, "-m", "stream_w2v"]
 
 
 # --- helpers --------------------------------------------------------------------------------------
-
-
-def run(*args, input=None, timeout=TIMEOUT, cwd=None):
-    return subprocess.run([*CMD, *map(str, args)], input=input, capture_output=True,
-                          timeout=timeout, cwd=cwd, stdin=None if input is not None else subprocess.DEVNULL)
-
-
-def ok(*args, **kw):
-    res = run(*args, **kw)
-    assert res.returncode == 0, res.stderr.decode()
-    return res
-
-
-def info(model_dir) -> dict:
-    return json.loads(ok("info", model_dir, "--json").stdout)
 
 
 def peek(model_dir) -> dict:

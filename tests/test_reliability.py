@@ -22,6 +22,7 @@ from stream_w2v import checkpoint
 from stream_w2v.checkpoint import CheckpointError
 from stream_w2v.model import StreamingWord2Vec
 from stream_w2v.sources import MAX_LINE_BYTES
+from trainer_process import info, ok, run
 
 CMD = [sys.executable, "-m", "stream_w2v"]
 TIMEOUT = 60
@@ -32,20 +33,6 @@ WITH_MAXRSS = ("import resource, sys\n"
                "rc = main(sys.argv[1:])\n"
                "print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, flush=True)\n"
                "sys.exit(rc)\n")
-
-
-def run(*args, timeout=TIMEOUT):
-    return subprocess.run([*CMD, *map(str, args)], capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
-
-
-def ok(*args, **kw):
-    res = run(*args, **kw)
-    assert res.returncode == 0, res.stderr.decode()
-    return res
-
-
-def info(model_dir) -> dict:
-    return json.loads(ok("info", model_dir, "--json").stdout)
 
 
 def rss_kib() -> int:

@@ -1,4 +1,6 @@
-"""A ``stream-w2v train`` running in the background, for the end-to-end tests.
+"""The command in a subprocess, for the end-to-end tests: one-shot runs
+(``run``, ``ok``, ``info``) and a ``stream-w2v train`` running in the
+background (``Trainer``).
 
 Shared by the CLI, Redis and reliability tests: each starts trainers, signals
 or kills them and reads their stderr; the ``trainers`` fixture makes sure a
@@ -15,6 +17,24 @@ import pytest
 
 CMD = [sys.executable, "-m", "stream_w2v"]
 WAIT = 20  # seconds: a trainer that has not stopped by then is a failure, not a hang
+TIMEOUT = 60  # no single one-shot command of the tests may take longer
+
+
+def run(*args, input=None, timeout=TIMEOUT, cwd=None):
+    """``stream-w2v ARGS`` to completion; stdin is ``input`` (bytes) or nothing."""
+    return subprocess.run([*CMD, *map(str, args)], input=input, capture_output=True,
+                          timeout=timeout, cwd=cwd, stdin=None if input is not None else subprocess.DEVNULL)
+
+
+def ok(*args, **kw):
+    """``run`` that must succeed (its stderr is the assertion message)."""
+    res = run(*args, **kw)
+    assert res.returncode == 0, res.stderr.decode()
+    return res
+
+
+def info(model_dir) -> dict:
+    return json.loads(ok("info", model_dir, "--json").stdout)
 
 
 class Trainer:
