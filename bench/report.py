@@ -27,7 +27,7 @@ def _words(x):
 
 
 def markdown(results: dict) -> str:
-    meta, summary = results["meta"], results["summary"]
+    meta = results["meta"]
     trainers = [t for t in (OURS, THEIRS) if t in meta["trainers"]]
     if set(reported(meta)) - {OURS, THEIRS}:
         return by_trainer(results) + ("\n" + _pair_table(results) if trainers else "")
