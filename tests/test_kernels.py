@@ -557,6 +557,20 @@ def assert_within_bounds(got, want, bounds, what):
 
 # ---------------------------------------------------------------- kernel vs oracle
 
+def assert_matches_oracle(got, res, want, replayed_bounds, isa):
+    """The kernel's batch against the oracle's: the same random state and counts,
+    matrices within the replayed float32 bounds (the replay must follow the
+    oracle's trajectory), the loss within its bound."""
+    bounds, loss_bound, replay = replayed_bounds
+    assert res.rng == want.rng
+    assert (res.words_kept, res.examples, res.terms) == (want.words_kept, want.examples, want.terms)
+    for r, w in zip(replay, (want.syn0, want.syn1, want.syn1neg)):   # same trajectory
+        if r is not None:
+            np.testing.assert_allclose(r, w, rtol=1e-12, atol=1e-14)
+    assert_within_bounds(got, (want.syn0, want.syn1, want.syn1neg), bounds, isa)
+    assert abs(res.loss - want.loss) <= loss_bound * 1.01 + 1e-12
+
+
 @pytest.mark.parametrize("isa", ISA_PARAMS)
 @pytest.mark.parametrize("mode", MODES, ids=MODE_IDS)
 @given(data=st.data())
@@ -566,15 +580,7 @@ def test_kernel_matches_oracle(isa, mode, data):
         got, res = run_kernel(mats, words, ends, kw)
     want = oracle.train_batch_oracle(*mats, words, ends, **kw)
 
-    assert res.rng == want.rng
-    assert (res.words_kept, res.examples, res.terms) == (want.words_kept, want.examples, want.terms)
-
-    bounds, loss_bound, replay = float32_error_bounds(mats, words, ends, kw)
-    for r, w in zip(replay, (want.syn0, want.syn1, want.syn1neg)):   # same trajectory
-        if r is not None:
-            np.testing.assert_allclose(r, w, rtol=1e-12, atol=1e-14)
-    assert_within_bounds(got, (want.syn0, want.syn1, want.syn1neg), bounds, isa)
-    assert abs(res.loss - want.loss) <= loss_bound * 1.01 + 1e-12
+    assert_matches_oracle(got, res, want, float32_error_bounds(mats, words, ends, kw), isa)
 
 
 @pytest.mark.parametrize("mode", MODES, ids=MODE_IDS)
@@ -775,15 +781,7 @@ def test_count_kernel_matches_oracle(isa, mode, data):
     _assert_counts_untouched(kw, before)
     want = oracle.train_batch_oracle(*mats, words, ends, **kw)
 
-    assert res.rng == want.rng
-    assert (res.words_kept, res.examples, res.terms) == (want.words_kept, want.examples, want.terms)
-
-    bounds, loss_bound, replay = _finite_count_bounds(mats, words, ends, kw)
-    for r, w in zip(replay, (want.syn0, want.syn1, want.syn1neg)):   # same trajectory
-        if r is not None:
-            np.testing.assert_allclose(r, w, rtol=1e-12, atol=1e-14)
-    assert_within_bounds(got, (want.syn0, want.syn1, want.syn1neg), bounds, isa)
-    assert abs(res.loss - want.loss) <= loss_bound * 1.01 + 1e-12
+    assert_matches_oracle(got, res, want, _finite_count_bounds(mats, words, ends, kw), isa)
 
 
 @pytest.mark.parametrize("mode", ADAGRAD_MODES, ids=ADAGRAD_IDS)
