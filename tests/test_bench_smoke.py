@@ -13,12 +13,11 @@ About 15 s on the 2-core machine (20 s when it is shared and loaded).
 """
 import json
 import math
-import os
 import random
-import shutil
 
 import pytest
 from gensim.test.utils import datapath
+from redis_required import require_redis
 
 from bench import combine as bench_combine
 from bench import report
@@ -206,16 +205,7 @@ def test_redis_throughput(tmp_path):
 
     Needs Debian's redis-server and the redis package: fails under CI=true
     without them (as tests/test_redis.py does), skipped elsewhere."""
-    missing = [] if shutil.which("redis-server") else ["redis-server (Debian: apt-get install redis-server)"]
-    try:
-        import redis  # noqa: F401
-    except ImportError:
-        missing.append("the redis package (pip install -e '.[test]')")
-    if missing:
-        message = "the Redis bench smoke needs " + " and ".join(missing)
-        if os.environ.get("CI"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+    require_redis("the Redis bench smoke")
     from bench import redis_throughput
     tiny = synthetic_corpus(tmp_path / "tiny.txt", lines=2000)
     results = redis_throughput.main(["--corpus", str(tiny), "--repeats", "1", "--timeout", "60",

@@ -20,6 +20,7 @@ import sys
 import time
 
 import pytest
+from redis_required import require_redis
 from trainer_process import Trainer, trainers  # noqa: F401 (a fixture)
 
 TIMEOUT = 60
@@ -30,24 +31,9 @@ KEY = "texts"
 GROUP = "stream-w2v"
 
 
-def _require_redis():
-    missing = []
-    if shutil.which("redis-server") is None:
-        missing.append("redis-server (Debian: apt-get install redis-server; .ci/run installs it)")
-    try:
-        import redis  # noqa: F401
-    except ImportError:
-        missing.append("the redis package (pip install -e '.[test]')")
-    if missing:
-        message = "the Redis tests need " + " and ".join(missing)
-        if os.environ.get("CI"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-
-
 @pytest.fixture(autouse=True)
 def _redis_available():
-    _require_redis()
+    require_redis()
 
 
 # --- a redis-server of our own --------------------------------------------------------------------
