@@ -109,12 +109,16 @@ def save(model_dir: str, arrays: dict[str, np.ndarray], meta: dict, keep: int = 
         raise ValueError(f"keep must be at least 1, not {keep!r}")
     os.makedirs(model_dir, exist_ok=True)
     remove_stale_temporaries(model_dir)
+    previous = _current_or_none(model_dir)
+    # Prune before writing too: a save killed between making its checkpoint
+    # current and pruning leaves one extra, and without this every such kill
+    # would add one more. With it a directory never holds more than keep + 2.
+    _prune(model_dir, keep, previous)
     existing = list_checkpoints(model_dir)
     number = int(_CKPT.match(existing[-1]).group(1)) + 1 if existing else 1
     name = f"ckpt-{number:06d}"
     tmp = os.path.join(model_dir, f".tmp-{name}-{os.getpid()}")
     final = os.path.join(model_dir, name)
-    previous = _current_or_none(model_dir)
     shutil.rmtree(tmp, ignore_errors=True)
     os.mkdir(tmp)
     stage = "writing"
@@ -142,12 +146,17 @@ def save(model_dir: str, arrays: dict[str, np.ndarray], meta: dict, keep: int = 
         if stage == "renamed":  # complete but never made current: do not leave it to be mistaken for one
             shutil.rmtree(final, ignore_errors=True)
         raise
-    # Keep the newest ``keep`` checkpoints, and in any case the one that was
-    # current before this save (a recovery may have pointed CURRENT at an older one).
-    for old in list_checkpoints(model_dir)[:-keep]:
-        if old != previous:
-            shutil.rmtree(os.path.join(model_dir, old), ignore_errors=True)
+    _prune(model_dir, keep, previous)
     return final
+
+
+def _prune(model_dir: str, keep: int, protect: str | None) -> None:
+    """Remove all but the newest ``keep`` checkpoints, except ``protect`` (the
+    one current before this save: a recovery may have pointed CURRENT at an
+    older one, and it must outlive the save that replaces it)."""
+    for old in list_checkpoints(model_dir)[:-keep]:
+        if old != protect:
+            shutil.rmtree(os.path.join(model_dir, old), ignore_errors=True)
 
 
 def recover_current(model_dir: str) -> str | None:

@@ -135,7 +135,9 @@ def test_sigkill_at_random_moments_then_resume(tmp_path):
         last_name = got["checkpoint"]
         assert got["words_seen"] >= seen  # resumed from the last checkpoint, never from an older one
         seen = got["words_seen"]
-        assert len(checkpoint.list_checkpoints(str(model_dir))) <= 3
+        # keep=2 newest + the one current before a save + one made current by a
+        # save killed before it pruned (the next save prunes before writing).
+        assert len(checkpoint.list_checkpoints(str(model_dir))) <= 4
     # One more run to the end: every word of the file seen exactly once.
     ok("train", model_dir, corpus, "-q", timeout=120)
     final = _check_after_kill(model_dir, block, copies)
@@ -254,6 +256,30 @@ def test_a_damaged_current_checkpoint_stops_training_until_recovered(tmp_path):
     ok("train", model_dir, more, "-q")
     assert info(model_dir)["words_seen"] == len(corpus.read_bytes().split()) + len(more.read_bytes().split())
     assert first in checkpoint.list_checkpoints(str(model_dir))  # the one CURRENT named is kept
+
+
+def test_saves_killed_before_pruning_do_not_pile_up(tmp_path, monkeypatch):
+    """A save killed after making its checkpoint current but before pruning
+    leaves one checkpoint too many. Each save prunes before it writes as well,
+    so five such kills in a row leave at most keep + 2 (the newest two, the
+    previous current, the one just made current), not keep + 5."""
+    model_dir, _, _, m = _two_checkpoints(tmp_path)
+    real, calls = checkpoint._prune, []
+
+    def killed_after_commit(*args):  # every second call is the one after the commit
+        calls.append(args)
+        if len(calls) % 2:
+            real(*args)
+
+    monkeypatch.setattr(checkpoint, "_prune", killed_after_commit)
+    for _ in range(5):
+        m.train([["more", "words"]] * 5)
+        m.save(model_dir)
+        assert len(checkpoint.list_checkpoints(model_dir)) <= 2 + 2
+    monkeypatch.setattr(checkpoint, "_prune", real)
+    m.save(model_dir)
+    assert len(checkpoint.list_checkpoints(model_dir)) == 2
+    assert StreamingWord2Vec.load(model_dir).stats["words_seen"] == m.stats["words_seen"]
 
 
 def _failing(monkeypatch, what: str, at: int):
