@@ -64,6 +64,11 @@ def _train_parser(sub):
     p.add_argument("--lr-schedule", choices=("inverse", "adagrad", "adagrad_coord", "count"),
                    help="learning rate without a corpus total: AdaGrad per row (default) or per coordinate, "
                         "inverse decay, or count (each word's rate alpha / (1 + its count / 10000))")
+    p.add_argument("--lr-count-tau", type=_nonneg_float, metavar="N",
+                   help="with --lr-schedule count: the count at which a word's rate has halved (10000)")
+    p.add_argument("--count-half-life", type=_nonneg_float, metavar="WORDS",
+                   help="negatives and subsampling follow counts decayed with this half-life in words of stream, "
+                        "for text whose word frequencies drift (default: lifetime counts, as word2vec.c)")
     p.add_argument("--workers", "--threads", dest="workers", type=_positive_int, metavar="N", help="training threads (2)")
     p.add_argument("--max-vocab", dest="max_vocab_size", type=_positive_int, metavar="N",
                    help="bound on candidate words being counted")

@@ -32,6 +32,7 @@ from stream_w2v import _native
 from stream_w2v.huffman import build_huffman, carry_over, expected_code_length, extend_huffman
 from stream_w2v.keyedvectors import KeyedVectors
 from stream_w2v.matrices import GrowableRows
+from stream_w2v.recent_counts import RecentCounts
 from stream_w2v.sampling import keep_probabilities, noise_weights
 from stream_w2v.schedule import ADAGRAD_MODES, KERNEL_MODES, SCHEDULES, Schedule
 from stream_w2v.tokenize import batches, check_document
@@ -85,7 +86,7 @@ class StreamingWord2Vec:
                  max_vocab_size=None, cbow_mean=1, ns_exponent=0.75, batch_words=10000,
                  compute_loss=True, lr_schedule="adagrad", lr_horizon=5_000_000,
                  max_token_length=100, lowercase=False, queue_size=1000, adagrad_init=1e-8,
-                 lr_count_tau=LR_COUNT_TAU):
+                 lr_count_tau=LR_COUNT_TAU, count_half_life=None):
         self.vector_size, self.window, self.min_count = vector_size, window, min_count
         self.sg, self.hs, self.negative, self.sample = sg, hs, negative, sample
         self.alpha, self.min_alpha, self.workers, self.seed = alpha, min_alpha, workers, seed
@@ -94,7 +95,7 @@ class StreamingWord2Vec:
         self.lr_schedule, self.lr_horizon = lr_schedule, lr_horizon
         self.max_token_length, self.lowercase = max_token_length, lowercase
         self.queue_size, self.adagrad_init = queue_size, adagrad_init
-        self.lr_count_tau = lr_count_tau
+        self.lr_count_tau, self.count_half_life = lr_count_tau, count_half_life
         self._check_params()
         self._state_ready = False
         self._lock = threading.Lock()          # state creation, counters updated by workers
@@ -173,6 +174,8 @@ class StreamingWord2Vec:
         real("lr_horizon", lambda x: x > 0, "a positive number of words")
         real("adagrad_init", lambda x: 0 < x < 1e30, "a positive number")
         real("lr_count_tau", lambda x: 1e-30 <= x <= 1e30, "a positive number of occurrences (1e-30 .. 1e30)")
+        if self.count_half_life is not None:
+            real("count_half_life", lambda x: 1 <= x <= 1e18, "None or a number of words in [1, 1e18]")
         integer("max_token_length", 1)
         if not isinstance(self.lowercase, (bool, np.bool_, int)) or self.lowercase not in (0, 1):
             raise ValueError(f"lowercase must be True or False, not {self.lowercase!r}")
@@ -193,6 +196,8 @@ class StreamingWord2Vec:
         self._syn1neg = GrowableRows(dim) if self.negative else None
         self._syn1 = GrowableRows(dim) if self.hs else None
         self._keep = GrowableRows(1)
+        # count_half_life: the counts the noise and subsampling tables follow (else lifetime counts).
+        self._decayed = RecentCounts(self.count_half_life) if self.count_half_life else None
         # AdaGrad accumulators, one per matrix: a float per row or per coordinate.
         self._lr_mode = KERNEL_MODES.get(self.lr_schedule, "sgd")
         width = dim if self._lr_mode == "adagrad_coord" else 1
@@ -367,6 +372,8 @@ class StreamingWord2Vec:
         if not batch.tokens:
             return None
         ids = self.vocab.update(batch.tokens)
+        if self._decayed is not None:
+            self._decayed.add(ids, self.vocab.counts[:len(self.vocab)], len(batch.tokens))
         c["words_seen"] += len(batch.tokens)
         self._grow()
         self._count_batch(ids)
@@ -419,7 +426,7 @@ class StreamingWord2Vec:
             if acc is not None:
                 acc.grow(rows, self.adagrad_init)
         counts = self.vocab.counts[old:rows]
-        self._keep.grow(rows, self._keep_for(counts)[:, None])
+        self._keep.grow(rows, self._keep_for(*self._table_counts(rows), first=old)[:, None])
         if self._count0 is not None:
             self._count0.grow(rows, np.minimum(counts, self._count_cap())[:, None])
         self._kernel = None
@@ -474,8 +481,19 @@ class StreamingWord2Vec:
         if self._count1 is not None and self._tree is not None:
             self._set_node_counts(self._tree, self.vocab.counts)
 
-    def _keep_for(self, counts) -> np.ndarray:
-        keep = keep_probabilities(counts, max(self.vocab.total_words, 1), self.sample)
+    def _table_counts(self, rows: int) -> tuple[np.ndarray, float]:
+        """The counts of the first ``rows`` words that the noise and subsampling
+        tables follow, and their total: lifetime counts (word2vec.c), or with
+        count_half_life the decayed ones (:mod:`stream_w2v.recent_counts`)."""
+        counts = None if self._decayed is None else self._decayed.counts(rows)
+        if counts is None or not counts.sum() > 0:  # (decayed to 0: no known word in ~1000 half-lives)
+            return self.vocab.counts[:rows], self.vocab.total_words
+        return counts, float(counts.sum())
+
+    def _keep_for(self, counts, total, first: int = 0) -> np.ndarray:
+        """Keep probabilities of the words ``counts[first:]``, ``total`` the sum of all."""
+        counts = counts[first:]
+        keep = keep_probabilities(counts, max(total, 1), self.sample)
         return np.ones(len(counts), np.float32) if keep is None else keep
 
     def _refresh_tables(self):
@@ -483,11 +501,13 @@ class StreamingWord2Vec:
         if rows == 0:
             return
         total = self.vocab.total_words
-        if rows >= TABLE_GROWTH * self._table_words or total >= TABLE_GROWTH * self._table_total:
-            counts = self.vocab.counts[:rows]
+        # With decayed counts, also every 1/16 half-life (the counts moved by ~4%).
+        drifted = self._decayed is not None and total - self._table_total >= self.count_half_life / 16
+        if rows >= TABLE_GROWTH * self._table_words or total >= TABLE_GROWTH * self._table_total or drifted:
+            counts, table_total = self._table_counts(rows)
             if self.negative:
                 self._noise = _native.NoiseTable(_native.build_alias(noise_weights(counts, self.ns_exponent)))
-            self._keep.buffer[:rows, 0] = self._keep_for(counts)
+            self._keep.buffer[:rows, 0] = self._keep_for(counts, table_total)
             self._table_words, self._table_total = rows, total
             self._kernel = None
         if self.hs and rows >= TREE_GROWTH * self._tree_words:
@@ -583,7 +603,7 @@ class StreamingWord2Vec:
 PARAMS = ("vector_size", "window", "min_count", "sg", "hs", "negative", "sample", "alpha",
           "min_alpha", "workers", "seed", "max_vocab_size", "cbow_mean", "ns_exponent",
           "batch_words", "compute_loss", "lr_schedule", "lr_horizon", "max_token_length",
-          "lowercase", "queue_size", "adagrad_init", "lr_count_tau")
+          "lowercase", "queue_size", "adagrad_init", "lr_count_tau", "count_half_life")
 
 
 def default_alpha(lr_schedule: str, sg: int = 1) -> float:

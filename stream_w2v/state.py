@@ -18,6 +18,7 @@ import numpy as np
 
 from stream_w2v import _native, checkpoint
 from stream_w2v.huffman import HuffmanTree
+from stream_w2v.recent_counts import RecentCounts
 from stream_w2v.vocab import Vocabulary
 
 
@@ -75,6 +76,7 @@ def _save_locked(model, directory: str, extra: dict | None) -> str:
         "tables": {"table_words": model._table_words, "table_total": model._table_total,
                    "tree_words": model._tree_words},
         "vocab": _split("vocab", model.vocab.state(), arrays),
+        "recent": None if model._decayed is None else _split("recent", model._decayed.state(), arrays),
         "tree": tree,
         "kernel": _native.kernel_info()["isa"],
         "extra": extra or {},
@@ -125,6 +127,10 @@ def _restore(cls, arrays: dict, meta: dict):
     rows = len(model.vocab.index_to_key)
     if arrays["syn0"].shape != (rows, model.vector_size):
         raise ValueError(f"syn0 has shape {arrays['syn0'].shape}, the vocabulary {rows} words")
+    if model.count_half_life is not None:
+        if not isinstance(meta.get("recent"), dict):
+            raise ValueError("count_half_life is set but the recent counts are missing")
+        model._decayed = RecentCounts.from_state(_join("recent", meta["recent"], arrays), model.count_half_life, rows)
     model._syn0.grow(rows, arrays["syn0"])
     if model._syn1neg is not None:
         model._syn1neg.grow(rows, arrays["syn1neg"])

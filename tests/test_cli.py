@@ -407,6 +407,20 @@ def one_line_error(res, *expected: str):
     return err
 
 
+def test_schedule_and_count_options_reach_the_model_and_stay(tmp_path, corpus):
+    """--count-half-life and --lr-count-tau are model settings: stored in the
+    checkpoint, kept by a restart without them, refused when they differ."""
+    d = tmp_path / "m"
+    ok("train", d, corpus, *TINY, "--lr-schedule", "count", "--lr-count-tau", "500",
+       "--count-half-life", "20000", "-q")
+    ok("train", d, corpus, "-q")
+    m = StreamingWord2Vec.load(str(d))
+    assert (m.lr_count_tau, m.count_half_life, m.lr_schedule) == (500.0, 20000.0, "count")
+    assert m._decayed is not None and m._decayed.position == m.stats["words_seen"]
+    one_line_error(run("train", d, corpus, "--count-half-life", "100"), "--count-half-life")
+    one_line_error(run("train", tmp_path / "m2", corpus, "--count-half-life", "0"), "count_half_life")
+
+
 def test_user_errors(model, tmp_path, corpus):
     plain_dir = tmp_path / "plain"
     plain_dir.mkdir()
