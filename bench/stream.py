@@ -19,7 +19,10 @@
   timed until the trainer's progress line reports every token seen.
 
 Writes stream-NAME.json (and stream-NAME-curve.png, stream-NAME-usable.png)
-under bench/results/.
+under bench/results/. ``--parts curve --add-to NAME`` instead adds the
+schedules' curves to an earlier stream-NAME.json (same corpus, mode,
+fractions and evaluator, checked) and redraws its plot: one more schedule
+without rerunning the others.
 """
 from __future__ import annotations
 
@@ -216,7 +219,10 @@ def parse_args(argv):
     p.add_argument("--out", type=Path, default=RESULTS_DIR)
     p.add_argument("--name")
     p.add_argument("--data-dir", type=Path, default=corpus_mod.DEFAULT_DATA_DIR)
+    p.add_argument("--add-to", metavar="NAME", help="add the curves to bench/results/stream-NAME.json (--parts curve)")
     args = p.parse_args(argv)
+    if args.add_to and args.parts != ["curve"]:
+        p.error("--add-to adds curves only: use it with --parts curve")
     args.corpus = args.corpus or ("small" if args.quick else "full")
     args.name = args.name or ("quick" if args.quick else "full" if args.corpus == "full" else Path(args.corpus).stem)
     args.schedules = list(dict.fromkeys(args.schedules))
@@ -277,6 +283,29 @@ def schedules(args, corpus: dict, work: str, log=print) -> tuple[dict | None, di
     return curve, usable
 
 
+def add_curves(path: Path, new: dict) -> dict:
+    """The results in ``path`` with the curves of ``new`` added (a schedule run
+    again replaces its old curve); refused when they were not measured alike."""
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"--add-to: cannot read {path}: {exc}") from None
+    a, b = old.get("curve"), new["curve"]
+    if a is None:
+        raise SystemExit(f"--add-to: {path} has no curve")
+    differ = [k for k in ("mode", "fractions") if a.get(k) != b.get(k)]
+    differ += [k for k in ("sha256", "tokens") if old["meta"]["corpus"].get(k) != new["meta"]["corpus"].get(k)]
+    differ += ["evaluator"] * (old["meta"].get("evaluator") != new["meta"].get("evaluator"))
+    if differ:
+        raise SystemExit(f"--add-to: {path} was measured with another {', '.join(differ)}")
+    a["runs"].update(b["runs"])
+    a["schedules"] = list(dict.fromkeys(a["schedules"] + b["schedules"]))
+    old["meta"].setdefault("added", []).append(
+        {k: new["meta"][k] for k in ("command", "date", "versions", "total_s", "load_at_start", "load_at_end")}
+        | {"schedules": b["schedules"]})
+    return old
+
+
 def main(argv=None, log=print) -> dict:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
@@ -303,6 +332,8 @@ def main(argv=None, log=print) -> dict:
     meta["total_s"] = time.perf_counter() - started
     meta["load_at_end"] = os.getloadavg()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.add_to:
+        results, args.name = add_curves(args.out / f"stream-{args.add_to}.json", results), args.add_to
     path = args.out / f"stream-{args.name}.json"
     with open(path, "w") as f:
         json.dump(results, f, indent=1)

@@ -141,6 +141,24 @@ def test_stream_figures(small_corpus, tmp_path):
     assert (tmp_path / "stream-smoke.json").exists()
 
 
+def test_stream_curve_added_to_an_earlier_run(small_corpus, tmp_path):
+    """--add-to: a second schedule's curve joins the first run's file and plot;
+    a run on another corpus is refused."""
+    common = ["--parts", "curve", "--threads", "1", "--no-reference", "--fractions", "0.5", "1",
+              "--out", str(tmp_path)]
+    bench_stream.main(["--corpus", str(small_corpus), *common, "--name", "s"], log=lambda *_: None)
+    merged = bench_stream.main(["--corpus", str(small_corpus), *common, "--schedules", "count", "--add-to", "s"],
+                               log=lambda *_: None)
+    saved = json.loads((tmp_path / "stream-s.json").read_text())
+    assert saved == json.loads(json.dumps(merged)) and list(saved["curve"]["runs"]) == ["adagrad", "count"]
+    assert saved["curve"]["schedules"] == ["adagrad", "count"] and saved["meta"]["added"][0]["schedules"] == ["count"]
+    assert (tmp_path / "stream-s-curve.png").exists()
+    other = tmp_path / "other.txt"
+    other.write_text(small_corpus.read_text()[:len(small_corpus.read_text()) // 2])
+    with pytest.raises(SystemExit, match="another sha256"):
+        bench_stream.main(["--corpus", str(other), *common, "--add-to", "s"], log=lambda *_: None)
+
+
 FAKE_PEER = r"""
 import collections, sys
 import numpy as np
