@@ -205,6 +205,103 @@ static double train_sg(const w2v_model *m, const w2v_params *p, const int32_t *s
     return loss;
 }
 
+/* The scratch of shared-negatives skip-gram, allocated once per batch: the
+ * context word ids, the output word ids, and the error rows E (one per input)
+ * and F (one per output), `stride` floats apart (64-byte aligned rows). */
+typedef struct {
+    int32_t *ctx;             /* n_in <= max_in context word ids */
+    int32_t *outw;            /* n_out <= negative + 1 output word ids */
+    float *E;                 /* max_in rows: -dE/dh_j */
+    float *F;                 /* negative + 1 rows: -dE/du_k */
+    size_t stride;            /* floats per row of E and F */
+} sg_shared_scratch;
+
+/* Prefetches syn1neg row `word` and what the mode reads with it. */
+static inline void prefetch_output(const w2v_model *m, int32_t mode, int32_t word)
+{
+    const int32_t dim = m->dim;
+    prefetch_row(m->syn1neg + (int64_t)word * dim, dim);
+    if (mode == W2V_LR_ADAGRAD_COORD)
+        prefetch_row(m->syn1neg_acc + (int64_t)word * dim, dim);
+    else if (mode == W2V_LR_ADAGRAD_ROW)
+        __builtin_prefetch(m->syn1neg_acc + word, 1, 3);
+    else if (mode == W2V_LR_COUNT)
+        __builtin_prefetch(m->syn1neg_count + word, 0, 3);
+}
+
+/* Skip-gram with shared negatives at one position (w2v.h): every context row
+ * of the window is an input of one minibatch whose outputs are the center
+ * and one set of noise words. All reads first (E and F), then all writes. */
+static double train_sg_shared(const w2v_model *m, const w2v_params *p, const int32_t *sen,
+                              int64_t len, int64_t i, int64_t w, float alpha,
+                              const sg_shared_scratch *s, uint64_t *rng, w2v_result *out)
+{
+    const int32_t dim = m->dim, mode = p->lr_mode;
+    int64_t lo = i - w < 0 ? 0 : i - w, hi = i + w >= len ? len - 1 : i + w;
+    int32_t n_in = 0, n_out = 0;
+    for (int64_t j = lo; j <= hi; j++)
+        if (j != i) s->ctx[n_in++] = sen[j];
+    if (n_in == 0) return 0.0;
+    const int32_t center = sen[i];
+    s->outw[n_out++] = center;
+    prefetch_output(m, mode, center);
+    for (int32_t d = 0; d < p->negative; d++) {
+        int32_t word = draw_negative(m, rng);
+        if (word == center) continue;
+        s->outw[n_out++] = word;
+        prefetch_output(m, mode, word);
+    }
+    /* Read phase. SGD folds alpha into g (so E and F carry it); the other
+     * modes keep g unscaled (times 1.0f: exact). */
+    const float scale = mode == W2V_LR_SGD ? alpha : 1.0f;
+    const size_t stride = s->stride;
+    memset(s->E, 0, sizeof(float) * stride * (size_t)n_in);
+    memset(s->F, 0, sizeof(float) * stride * (size_t)n_out);
+    double loss = 0.0;
+    for (int32_t a = 0; a < n_in; a++) {
+        const float *h = m->syn0 + (int64_t)s->ctx[a] * dim;
+        float *e = s->E + stride * (size_t)a;
+        for (int32_t k = 0; k < n_out; k++) {
+            const float *u = m->syn1neg + (int64_t)s->outw[k] * dim;
+            float f = vec_dot(h, u, dim);
+            float g = ((k == 0 ? 1.0f : 0.0f) - w2v_sigmoid_fast(f)) * scale;
+            vec_axpy(g, u, e, dim);
+            vec_axpy(g, h, s->F + stride * (size_t)k, dim);
+            if (p->compute_loss) loss += (double)w2v_log1pexp_fast(k == 0 ? -f : f);
+        }
+    }
+    /* Write phase: the output rows, then the input rows, each along its own sum. */
+    for (int32_t k = 0; k < n_out; k++) {
+        const int32_t word = s->outw[k];
+        const float *x = s->F + stride * (size_t)k;
+        float *u = m->syn1neg + (int64_t)word * dim;
+        if (mode == W2V_LR_SGD)
+            vec_axpy(1.0f, x, u, dim);
+        else if (mode == W2V_LR_COUNT)
+            vec_axpy(count_rate(alpha, m->syn1neg_count[word], p->count_tau), x, u, dim);
+        else if (mode == W2V_LR_ADAGRAD_COORD)
+            vec_adagrad(1.0f, x, alpha, acc_row(m->syn1neg_acc, word, dim, mode), u, dim);
+        else
+            vec_axpy(adagrad_row_coef(acc_row(m->syn1neg_acc, word, dim, mode), 1.0f,
+                                      vec_dot(x, x, dim) / (float)dim, alpha), x, u, dim);
+    }
+    for (int32_t a = 0; a < n_in; a++) {
+        const int32_t word = s->ctx[a];
+        const float *x = s->E + stride * (size_t)a;
+        float *h = m->syn0 + (int64_t)word * dim;
+        if (mode == W2V_LR_SGD)
+            vec_axpy(1.0f, x, h, dim);
+        else if (mode == W2V_LR_COUNT)
+            vec_axpy(count_rate(alpha, m->syn0_count[word], p->count_tau), x, h, dim);
+        else
+            adagrad_input(m, mode, word, x, 1.0f, alpha,
+                          mode == W2V_LR_ADAGRAD_ROW ? vec_dot(x, x, dim) / (float)dim : 0.0f);
+    }
+    out->examples += n_in;
+    out->terms += (int64_t)n_in * n_out;
+    return loss;
+}
+
 /* CBOW at one position: the sum or mean of the context predicts the center. */
 static double train_cbow(const w2v_model *m, const w2v_params *p, const int32_t *sen,
                          int64_t len, int64_t i, int64_t w, float alpha, float *h,
@@ -260,6 +357,24 @@ int W2V_FN(w2v_train_batch)(const w2v_model *m, const w2v_params *p, const w2v_b
         return W2V_ERR_NOMEM;
     }
     float *e = (float *)((char *)h + row);
+    /* Shared negatives: scratch for at most min(2 window, longest - 1) inputs
+     * and negative + 1 outputs, only when that path runs. */
+    const int shared = p->shared_negatives && p->sg && !p->hs && p->negative > 0;
+    sg_shared_scratch sc = {NULL, NULL, NULL, NULL, row / sizeof(float)};
+    if (shared) {
+        int64_t max_in = longest - 1 < 2 * (int64_t)p->window ? longest - 1 : 2 * (int64_t)p->window;
+        if (max_in < 1) max_in = 1;
+        size_t n_out = (size_t)p->negative + 1;
+        sc.ctx = malloc(sizeof(int32_t) * (size_t)max_in);
+        sc.outw = malloc(sizeof(int32_t) * n_out);
+        sc.E = aligned_alloc(64, row * (size_t)max_in);
+        sc.F = aligned_alloc(64, row * n_out);
+        if (!sc.ctx || !sc.outw || !sc.E || !sc.F) {
+            free(sc.ctx); free(sc.outw); free(sc.E); free(sc.F);
+            free(h); free(sen); free(raw); free(noise);
+            return W2V_ERR_NOMEM;
+        }
+    }
     double slope = b->n_words > 1 ? ((double)p->alpha_end - p->alpha) / (double)(b->n_words - 1) : 0.0;
     start = 0;
     for (int64_t s = 0; s < b->n_sentences; s++) {
@@ -277,12 +392,14 @@ int W2V_FN(w2v_train_batch)(const w2v_model *m, const w2v_params *p, const w2v_b
         for (int64_t i = 0; i < len; i++) {
             float alpha = (float)(p->alpha + slope * (double)raw[i]);
             int64_t w = p->window - (int64_t)(lcg_next(rng) % (uint64_t)p->window);
-            out->loss += p->sg ? train_sg(m, p, sen, len, i, w, alpha, e, noise, rng, out)
+            out->loss += shared ? train_sg_shared(m, p, sen, len, i, w, alpha, &sc, rng, out)
+                       : p->sg ? train_sg(m, p, sen, len, i, w, alpha, e, noise, rng, out)
                                : train_cbow(m, p, sen, len, i, w, alpha, h, e, noise, rng, out);
         }
         out->words_kept += len;
         start = end;
     }
+    free(sc.ctx); free(sc.outw); free(sc.E); free(sc.F);
     free(h); free(sen); free(raw); free(noise);
     return W2V_OK;
 }

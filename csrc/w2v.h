@@ -71,6 +71,37 @@
  *    share one array. With every count 0 the update is SGD's, rounded
  *    differently (e is scaled after the terms instead of per term). Not read
  *    under the other modes (NULL allowed).
+ *
+ * Shared negatives (w2v_params.shared_negatives = 1; skip-gram with negative
+ * sampling and no HS only, ignored otherwise: as pWord2Vec, Ji et al. 2016).
+ * Each center position i is one minibatch instead of one example per pair:
+ *  - inputs: the rows h_j = syn0[sen[j]] of the kept positions j != i within
+ *    the (drawn) half-window, ascending j, n_in of them (a word twice in the
+ *    window is two inputs). n_in = 0: nothing happens and nothing is drawn.
+ *  - otherwise `negative` noise words are drawn once for the center, right
+ *    after its window draw (two draws each, as above). Outputs u_k: the
+ *    center (label L_k = 1), then the noise words in draw order (L_k = 0),
+ *    a noise word equal to the center skipped; n_out of them.
+ *  - read phase, every value as it was before this position:
+ *        f_jk = h_j.u_k,   g_jk = L_k - sigmoid(f_jk),
+ *        loss += log(1 + exp(L_k ? -f_jk : f_jk))
+ *        E_j = sum_k g_jk u_k (k ascending),  F_k = sum_j g_jk h_j (j ascending)
+ *    (-dE/dh_j and -dE/du_k of the position's n_in x n_out logistic terms).
+ *  - write phase, every output row (k ascending) then every input row (j
+ *    ascending), each along its own gradient step x = F_k or E_j, per lr_mode:
+ *        W2V_LR_SGD:           u_k += alpha F_k;  h_j += alpha E_j
+ *                              (the kernel folds alpha into g)
+ *        W2V_LR_ADAGRAD_ROW / _COORD: the AdaGrad step above with s = 1 and
+ *                              the row's accumulator (x = F_k or E_j)
+ *        W2V_LR_COUNT:         u_k += rate_u F_k;  h_j += rate_h E_j
+ *    A row that is two inputs (or two outputs: a noise word drawn twice)
+ *    steps twice, in that order: the second step starts where the first
+ *    left the row, both along gradients of the read phase.
+ *  - counters: examples += n_in (one per pair), terms += n_in * n_out.
+ * The n_out output rows are fetched once per center instead of once per
+ * pair, and the generator runs n_in times less. With one context per center
+ * and distinct noise words this is the per-pair update (in exact arithmetic:
+ * the roundings differ).
  */
 #ifndef STREAM_W2V_H
 #define STREAM_W2V_H
@@ -154,6 +185,7 @@ typedef struct {
     float alpha_end;          /* ... linearly to this at the last token */
     int32_t lr_mode;          /* W2V_LR_*: the update rule; alpha is eta under AdaGrad */
     float count_tau;          /* W2V_LR_COUNT: the count that halves a row's rate (> 0) */
+    int32_t shared_negatives; /* 1: one minibatch per center, noise drawn once (see above) */
 } w2v_params;
 
 typedef struct {

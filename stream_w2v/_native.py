@@ -20,6 +20,12 @@ per-row decay by count: row r steps with ``alpha / (1 + n_r / count_tau)``,
 its count ``n_r`` read from the caller's ``syn0_count``, ``syn1_count``,
 ``syn1neg_count`` (float32, shape ``(rows,)``, finite and >= 0, never written:
 two matrices may share one array).
+
+Shared negatives (``shared_negatives=True``, skip-gram with negative sampling
+and no HS only; pWord2Vec, Ji et al. 2016): every center position is one
+minibatch of all its context rows against the center and one set of noise
+words, drawn once per center instead of once per (context, center) pair. The
+equations are in csrc/w2v.h; the float64 replay is in oracle.py.
 """
 from __future__ import annotations
 
@@ -384,7 +390,7 @@ class KernelModel:
     def train(self, words, sentence_ends, *, sg: int, hs: int, negative: int, window: int,
               cbow_mean: int = 1, alpha: float = 0.025, alpha_end: float | None = None,
               rng: int = 1, compute_loss: bool = True, lr_mode: str = "sgd",
-              count_tau: float | None = None) -> BatchResult:
+              count_tau: float | None = None, shared_negatives: bool = False) -> BatchResult:
         """Train one batch of sentences in one C call (the GIL is released).
 
         ``lr_mode`` is one of :data:`LR_MODES`; under AdaGrad ``alpha`` (to
@@ -393,10 +399,15 @@ class KernelModel:
         is the rate of a row with count 0, ``count_tau`` (required, > 0, only
         with this mode) the count that halves it, and the counts of the
         matrices this batch updates are required.
+
+        ``shared_negatives`` (True/False or 1/0; needs ``sg=1``, ``hs=0``,
+        ``negative > 0``) trains every center position as one minibatch of its
+        context rows with noise words drawn once per center (module docstring).
         """
         params = self._params(sg, hs, negative, window, cbow_mean, alpha, alpha_end, compute_loss)
         params.lr_mode = self._lr_mode(lr_mode, params)
         params.count_tau = _count_tau(count_tau, lr_mode)
+        params.shared_negatives = _shared_negatives(shared_negatives, params)
         words = _token_ids(words, self.vocab_size)
         ends = self._sentence_ends(sentence_ends, len(words))
         if not isinstance(rng, (int, np.integer)) or not 0 <= int(rng) < 2**64:
@@ -489,6 +500,19 @@ def _count_tau(count_tau, lr_mode: str) -> float:
     return float(tau32)
 
 
+def _shared_negatives(value, params) -> int:
+    """``shared_negatives`` as the kernel's 0/1: only True, False, 0 or 1, and 1 only for
+    skip-gram with negative sampling and no HS."""
+    if not isinstance(value, (bool, np.bool_, int, np.integer)):
+        raise TypeError(f"shared_negatives must be True or False, not {type(value).__name__} {value!r}")
+    if int(value) not in (0, 1):
+        raise ValueError(f"shared_negatives must be True or False (or 1 or 0), not {value!r}")
+    if int(value) and not (params.sg == 1 and params.hs == 0 and params.negative > 0):
+        raise ValueError("shared_negatives needs sg=1, hs=0 and negative > 0 "
+                         f"(got sg={params.sg}, hs={params.hs}, negative={params.negative})")
+    return int(value)
+
+
 def _token_ids(words, vocab_size: int) -> np.ndarray:
     """Token ids as int32 in [-1, vocab_size); no copy when already int32."""
     if isinstance(words, np.ndarray) and words.dtype == np.int32 and words.ndim == 1:
@@ -506,8 +530,8 @@ def train_batch(syn0, syn1, syn1neg, words, sentence_ends, *, points=None, codes
     """One-shot form of :meth:`KernelModel.train` that builds and checks the tables too.
 
     ``syn0_acc``, ``syn1_acc``, ``syn1neg_acc``, ``syn0_count``, ``syn1_count``,
-    ``syn1neg_count``, ``lr_mode`` and ``count_tau`` as in :class:`KernelModel`
-    and :meth:`KernelModel.train`.
+    ``syn1neg_count``, ``lr_mode``, ``count_tau`` and ``shared_negatives`` as in
+    :class:`KernelModel` and :meth:`KernelModel.train`.
     """
     given = [x is not None for x in (points, codes, code_lens)]
     if any(given) and not all(given):
