@@ -73,6 +73,20 @@ along the same gradient ``x`` as AdaGrad: output rows per term
 row with count 0 and ``tau`` the count at which the rate has halved; with
 every count 0 this is SGD.
 
+Shared negatives (``shared_negatives=True``; skip-gram with negative sampling
+and no HS; pWord2Vec, Ji et al. 2016). A center position is one minibatch:
+its context rows ``H`` (n_in x dim, window order, repeats included) against
+the output rows ``U`` (n_out x dim: the center, then the noise words drawn
+once for the center). Every term is read before any row moves:
+
+    Z = H U^T,   G = L - sigma(Z)            (n_in x n_out; L = [1, 0, ..., 0])
+    E = G U  (-dE/dH),   F = G^T H  (-dE/dU)
+
+then every output row steps along its row of ``F`` and every input row along
+its row of ``E``, with the update rule of ``lr_mode`` (SGD: ``+ alpha x``;
+AdaGrad and "count": the same steps as above, one per row occurrence, in
+order). :func:`apply_shared_example`.
+
 The sigmoid. The kernels read sigmoid from a table over [-6, 6] and clamp
 outside: ``sigmoid(x) = sigmoid(+-6)`` for ``|x| > 6``. The oracle uses the
 exact ``1 / (1 + exp(-x))``; with ``sigmoid_clamp=6.0`` (the default of
@@ -357,12 +371,28 @@ class Example:
     word to predict, ``alpha`` its learning rate, ``hs`` the (syn1 row, label)
     terms of the center's Huffman path and ``ns`` the (syn1neg row, label)
     terms of the true word and its noise words.
+
+    ``shared`` marks a shared-negatives minibatch (skip-gram only): ``inputs``
+    are then every context word of the window (ascending position, repeats
+    included), each an example of its own against the same ``ns`` terms
+    (:func:`apply_shared_example`); ``hs`` is empty.
     """
     inputs: tuple[int, ...]
     center: int
     alpha: float
     hs: tuple[tuple[int, int], ...]
     ns: tuple[tuple[int, int], ...]
+    shared: bool = False
+
+    @property
+    def n_examples(self) -> int:
+        """The examples the kernel counts: one per (context, center) pair in a shared one."""
+        return len(self.inputs) if self.shared else 1
+
+    @property
+    def n_terms(self) -> int:
+        """The logistic terms the kernel counts."""
+        return len(self.inputs) * len(self.ns) if self.shared else len(self.hs) + len(self.ns)
 
 
 class BatchPlan(NamedTuple):
@@ -410,7 +440,8 @@ def _alias_columns(neg_alias):
 
 def plan_batch(words, sentence_ends, *, sg: int, hs: int, negative: int, window: int,
                alpha: float = 0.025, alpha_end: float | None = None, points=None, codes=None,
-               code_lens=None, neg_alias=None, keep_prob=None, rng: int = 1) -> BatchPlan:
+               code_lens=None, neg_alias=None, keep_prob=None, rng: int = 1,
+               shared_negatives: bool = False) -> BatchPlan:
     """Every random draw of one batch, in the kernels' order, and the examples they make.
 
     The plan depends only on the token ids, the tables and the random state,
@@ -426,11 +457,18 @@ def plan_batch(words, sentence_ends, *, sg: int, hs: int, negative: int, window:
       Skip-gram makes one example per context position j (ascending; the
       context word's vector is ``h``); CBOW one per position with at least one
       context word (no noise draws otherwise).
+    - with ``shared_negatives`` (skip-gram, ``hs=0``, ``negative > 0``):
+      one shared example per position with at least one context word, its
+      ``negative`` noise words drawn once, right after the window draw (two
+      draws each); a position without context words draws nothing. Its
+      inputs are all the context words (ascending j, repeats included).
 
     The learning rate of a position is ``alpha + (alpha_end - alpha) * t / max(n - 1, 1)``
     with ``t`` the token's index in ``words`` (out-of-vocabulary tokens count)
     and ``n = len(words)``.
     """
+    if shared_negatives and not (sg and not hs and negative > 0):
+        raise ValueError("shared_negatives needs sg=1, hs=0 and negative > 0")
     words = np.asarray(words)
     ends = np.asarray(sentence_ends)
     n = len(words)
@@ -456,7 +494,12 @@ def plan_batch(words, sentence_ends, *, sg: int, hs: int, negative: int, window:
             w = window - r % window
             context = [kept[j][0] for j in range(max(i - w, 0), min(i + w, len(kept) - 1) + 1)
                        if j != i]
-            groups = [(c,) for c in context] if sg else ([tuple(context)] if context else [])
+            if shared_negatives:
+                groups = [tuple(context)] if context else []
+            elif sg:
+                groups = [(c,) for c in context]
+            else:
+                groups = [tuple(context)] if context else []
             for inputs in groups:
                 noise = []
                 for _ in range(negative):
@@ -464,7 +507,8 @@ def plan_batch(words, sentence_ends, *, sg: int, hs: int, negative: int, window:
                     noise.append(word)
                 path = hs_terms(center, points, codes, code_lens) if hs else []
                 neg = ns_terms(center, noise) if negative else []
-                examples.append(Example(inputs, center, alpha_i, tuple(path), tuple(neg)))
+                examples.append(Example(inputs, center, alpha_i, tuple(path), tuple(neg),
+                                        bool(shared_negatives)))
         words_kept += len(kept)
         start = int(end)
     return BatchPlan(examples, words_kept, r)
@@ -491,7 +535,12 @@ def apply_example(ex: Example, syn0, syn1, syn1neg, *, cbow_mean: int,
     ``count_tau``) the terms go through :func:`logistic_step_count` with their
     row's :func:`count_rate`, and every input ``c`` then takes
     ``syn0[c] += count_rate(alpha, n_c) * e`` (or ``e / C``).
+
+    A shared example (``ex.shared``) goes to :func:`apply_shared_example`.
     """
+    if ex.shared:
+        return apply_shared_example(ex, syn0, syn1neg, clamp=clamp, lr_mode=lr_mode,
+                                    accs=accs, counts=counts, count_tau=count_tau)
     if lr_mode == "count":
         return _apply_example_count(ex, syn0, syn1, syn1neg, cbow_mean, clamp, counts, count_tau)
     if lr_mode != "sgd":
@@ -541,6 +590,61 @@ def _apply_example_count(ex, syn0, syn1, syn1neg, cbow_mean, clamp, counts, tau)
     return loss
 
 
+def apply_shared_example(ex: Example, syn0, syn1neg, *, clamp: float | None = MAX_EXP,
+                         lr_mode: str = "sgd", accs=(None, None, None),
+                         counts=(None, None, None), count_tau: float | None = None) -> float:
+    """Applies one shared-negatives minibatch in place (float64 arrays); returns its loss.
+
+    ``H`` holds the input rows ``syn0[c]`` for ``c`` in ``ex.inputs``, ``U``
+    the output rows ``syn1neg[r]`` of the terms ``ex.ns`` (labels ``L``), all
+    read before anything moves:
+
+        Z = H U^T                      f_jk = h_j . u_k
+        G = L - sigma(Z)               g_jk = L_k - sigma(f_jk)   (no learning rate)
+        E = G U                        E_j = sum_k g_jk u_k = -dE/dh_j
+        F = G^T H                      F_k = sum_j g_jk h_j = -dE/du_k
+
+    (the names of csrc/w2v.h).
+
+    loss = sum_jk log(1 + exp(-f_jk if L_k else f_jk)). Then every output row
+    (in the order of ``ex.ns``) and every input row (in the order of
+    ``ex.inputs``) steps along its gradient ``-F_k`` / ``-E_j``; a row listed
+    twice steps twice, the second time from where the first left it:
+
+    - ``"sgd"``: ``u_k += alpha F_k``, ``h_j += alpha E_j``;
+    - AdaGrad: :func:`adagrad_update` with the row's accumulator (``accs``);
+    - ``"count"``: ``u_k += count_rate(alpha, n_u) F_k``,
+      ``h_j += count_rate(alpha, n_h) E_j`` (``counts``, ``count_tau``).
+    """
+    acc0, _, accn = accs
+    n0, _, nn = counts
+    rows = [r for r, _ in ex.ns]
+    labels = np.array([L for _, L in ex.ns], dtype=np.float64)
+    H = syn0[list(ex.inputs)]                     # copies: the values before any step
+    U = syn1neg[rows]
+    Z = H @ U.T
+    G = labels[None, :] - np.array([[sigmoid(f, clamp) for f in zr] for zr in Z]).reshape(Z.shape)
+    E = G @ U
+    F = G.T @ H
+    loss = sum(log1pexp(-f if L == 1 else f) for zr in Z for f, L in zip(zr, labels))
+    alpha = ex.alpha
+    for (row, _), x in zip(ex.ns, F):
+        if lr_mode == "sgd":
+            syn1neg[row] += alpha * x
+        elif lr_mode == "count":
+            syn1neg[row] += count_rate(alpha, float(nn[row]), count_tau) * x
+        else:
+            adagrad_update(syn1neg, accn, row, -x, alpha, lr_mode)
+    for c, x in zip(ex.inputs, E):
+        if lr_mode == "sgd":
+            syn0[c] += alpha * x
+        elif lr_mode == "count":
+            syn0[c] += count_rate(alpha, float(n0[c]), count_tau) * x
+        else:
+            adagrad_update(syn0, acc0, c, -x, alpha, lr_mode)
+    return float(loss)
+
+
 def train_batch_oracle(syn0, syn1, syn1neg, words, sentence_ends, *, sg: int, hs: int,
                        negative: int, window: int, cbow_mean: int = 1, alpha: float = 0.025,
                        alpha_end: float | None = None, points=None, codes=None, code_lens=None,
@@ -548,7 +652,8 @@ def train_batch_oracle(syn0, syn1, syn1neg, words, sentence_ends, *, sg: int, hs
                        sigmoid_clamp: float | None = MAX_EXP, lr_mode: str = "sgd",
                        syn0_acc=None, syn1_acc=None, syn1neg_acc=None, syn0_count=None,
                        syn1_count=None, syn1neg_count=None,
-                       count_tau: float | None = None) -> OracleResult:
+                       count_tau: float | None = None,
+                       shared_negatives: bool = False) -> OracleResult:
     """The float64 replay of ``_native.train_batch`` with the same arguments.
 
     The inputs are not modified: the result holds new float64 matrices, the
@@ -567,6 +672,14 @@ def train_batch_oracle(syn0, syn1, syn1neg, words, sentence_ends, *, sg: int, hs
     So are the counts ``syn0_count``, ``syn1_count``, ``syn1neg_count`` and
     ``count_tau`` of ``lr_mode="count"``, used as given (the kernel rounds
     ``count_tau`` to float32: pass a float32 value for an exact replay).
+
+    ``shared_negatives`` (skip-gram, ``hs=0``, ``negative > 0``) replays the
+    kernel's shared-negatives mode: every center position with a context is
+    one minibatch of all its context rows against the center and one set of
+    noise words drawn once for it (:func:`plan_batch` for the draws,
+    :func:`apply_shared_example` for the update). ``examples`` then counts
+    the (context, center) pairs and ``terms`` n_in * n_out per position, as
+    the kernel does.
     """
     if lr_mode not in LR_MODES:
         raise ValueError(f"lr_mode must be one of {', '.join(LR_MODES)}, not {lr_mode!r}")
@@ -574,7 +687,8 @@ def train_batch_oracle(syn0, syn1, syn1neg, words, sentence_ends, *, sg: int, hs
         raise ValueError(f"lr_mode='count' needs count_tau > 0, not {count_tau!r}")
     plan = plan_batch(words, sentence_ends, sg=sg, hs=hs, negative=negative, window=window,
                       alpha=alpha, alpha_end=alpha_end, points=points, codes=codes,
-                      code_lens=code_lens, neg_alias=neg_alias, keep_prob=keep_prob, rng=rng)
+                      code_lens=code_lens, neg_alias=neg_alias, keep_prob=keep_prob, rng=rng,
+                      shared_negatives=shared_negatives)
     syn0 = np.array(syn0, dtype=np.float64)
     syn1 = None if syn1 is None else np.array(syn1, dtype=np.float64)
     syn1neg = None if syn1neg is None else np.array(syn1neg, dtype=np.float64)
@@ -587,6 +701,7 @@ def train_batch_oracle(syn0, syn1, syn1neg, words, sentence_ends, *, sg: int, hs
         loss += apply_example(ex, syn0, syn1, syn1neg, cbow_mean=1 if sg else cbow_mean,
                               clamp=sigmoid_clamp, lr_mode=lr_mode, accs=accs, counts=counts,
                               count_tau=count_tau)
-    terms = sum(len(ex.hs) + len(ex.ns) for ex in plan.examples)
+    terms = sum(ex.n_terms for ex in plan.examples)
+    examples = sum(ex.n_examples for ex in plan.examples)
     return OracleResult(syn0, syn1, syn1neg, loss if compute_loss else 0.0, plan.words_kept,
-                        len(plan.examples), terms, plan.rng, *accs)
+                        examples, terms, plan.rng, *accs)

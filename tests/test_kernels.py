@@ -108,6 +108,34 @@ no looser than SGD's (test_count_bound_is_tight_enough: < 1/100 of what a
 batch moves a row, and an off-by-one count or an error scaled by the output
 rows' rates falls outside it). The counts are read only: the tests check
 that the kernel leaves them untouched.
+
+Shared negatives (``shared_negatives=True``, skip-gram NS; csrc/w2v.h). A
+center's n_in x n_out terms all read the rows as they were before the
+position, so the replay (:func:`shared_error_bounds`) snapshots every input
+and output row with its error, then carries per coordinate, for every term:
+df as above (a dot product of two erroneous rows), dg as above (SGD: g =
+alpha (L - sigma) since the kernel folds alpha into g; the other modes: g =
+L - sigma), and two axpys into zeroed sums, E_j += g u_k and F_k += g h_j,
+each adding |g| |dx| + |dg| |x| + u (|g x| + |sum|). Then the rows step in the
+kernel's order (outputs, then inputs; a repeated row from where its previous
+step left it) along x = F_k or E_j with error dx:
+
+- SGD: w += 1 * x (exact coefficient): |dw'| <= |dw| + |dx| + u (|x| + |w'|);
+- "count": w += r x with r and |dr| as above: an axpy with an erroneous
+  coefficient;
+- AdaGrad: the step above with s = 1 (exact, ds = 0) and q = |x|^2 / dim,
+  computed once per row step, |dq| as for the inputs of the other modes.
+
+The loss adds EPS_LOSS + df per term. The same bound is < 1/100 of what a
+batch moves a row, and an oracle that lets the outputs move between the
+contexts of a center (per-pair reads with the center's noise words) falls
+outside it (test_shared_bound_is_tight_enough). Batches where a long chain of
+large steps makes a worst-case bound overflow are discarded, as for "count".
+With window=1 and two-word sentences (one context per center) the shared and
+per-pair replays coincide in float64 unless a noise word is drawn twice for a
+center (per pair the second term reads the row the first moved), so that test
+assumes distinct noise words and bounds the kernels' difference by the sum of
+the two derived bounds.
 """
 from __future__ import annotations
 
@@ -211,7 +239,7 @@ COUNT_NAMES = ("syn0_count", "syn1_count", "syn1neg_count")
 
 
 @st.composite
-def batch_cases(draw, sg, hs, ns, cbow_mean, lr_mode="sgd"):
+def batch_cases(draw, sg, hs, ns, cbow_mean, lr_mode="sgd", vocab=None):
     """A random model + batch for one mode: kwargs for train_batch, and float32 matrices.
 
     Under AdaGrad the accumulators go into kw (``syn0_acc`` ...): float32,
@@ -221,10 +249,11 @@ def batch_cases(draw, sg, hs, ns, cbow_mean, lr_mode="sgd"):
     alpha / 1001), a drawn share of them 0; syn1neg may share syn0's array
     (the model does), and tau is a float32. Plain SGD draws exactly what it
     drew before AdaGrad existed (no extra draws), so its examples are unchanged.
+    ``vocab`` (a strategy) replaces the vocabulary size's st.integers(1, 50).
     """
     if cbow_mean is None:
         cbow_mean = draw(st.sampled_from([0, 1, 2]))
-    V = draw(st.integers(1, 50))
+    V = draw(st.integers(1, 50) if vocab is None else vocab)
     counts = np.array(draw(st.lists(st.integers(1, 1000), min_size=V, max_size=V)))
     dim = draw(st.sampled_from([1, 7, 100, 301]) | st.integers(1, 40))
     seed = draw(st.integers(0, 2**32 - 1))
@@ -876,6 +905,323 @@ def test_count_bound_is_tight_enough(sg, monkeypatch):
             assert_within_bounds(got, (bad.syn0, None, bad.syn1neg), bounds, name)
 
 
+# ---------------------------------------------------------------- shared negatives: kernel vs oracle
+
+SHARED_LR_MODES = ["sgd", "adagrad_row", "adagrad_coord", "count"]
+# Tiny vocabularies half of the time: a word twice in a window, a noise word equal to the
+# center (skipped) and a noise word drawn twice for one center are then common.
+SHARED_VOCAB = st.integers(1, 3) | st.integers(1, 50)
+
+
+@st.composite
+def shared_cases(draw, lr_mode):
+    """:func:`batch_cases` for skip-gram NS (no HS) with ``shared_negatives=True``."""
+    mats, words, ends, kw = draw(batch_cases(1, 0, 1, 1, lr_mode=lr_mode, vocab=SHARED_VOCAB))
+    kw["shared_negatives"] = True
+    return mats, words, ends, kw
+
+
+def shared_error_bounds(mats, words, ends, kw) -> AdagradBounds:
+    """Per-entry first-order bounds on |float32 kernel - float64 oracle| with shared
+    negatives, for every ``lr_mode`` (module docstring, "Shared negatives"): the
+    replay of :func:`oracle.apply_shared_example` with the per-operation bounds of
+    the other modes, carried per coordinate."""
+    mode = kw.get("lr_mode", "sgd")
+    per_row = mode == "adagrad_row"
+    plan_kw = {k: v for k, v in kw.items()
+               if k not in ("cbow_mean", "lr_mode", "count_tau", *ACC_NAMES, *COUNT_NAMES)}
+    plan = oracle.plan_batch(words, ends, **plan_kw)
+    val = [None if m is None else m.astype(np.float64) for m in mats]
+    err = [None if m is None else np.zeros(m.shape) for m in mats]
+    acc = [None if a is None else a.astype(np.float64) for a in accumulators(kw)]
+    dacc = [None if a is None else np.zeros(a.shape) for a in acc]
+    counts = [kw.get(name) for name in COUNT_NAMES]
+    loss_err = 0.0
+    dim = mats[0].shape[1]
+    alpha_max = max(abs(kw["alpha"]), abs(kw.get("alpha_end") or 0.0))
+    for ex in plan.examples:
+        assert ex.shared and not ex.hs
+        alpha = ex.alpha
+        dalpha = U * abs(alpha) + 2 * U * alpha_max
+        # Read phase: every value as it was before the position.
+        ins = [(val[0][c].copy(), err[0][c].copy()) for c in ex.inputs]
+        outs = [(val[2][r].copy(), err[2][r].copy(), label) for r, label in ex.ns]
+        E, dE = np.zeros((len(ins), dim)), np.zeros((len(ins), dim))
+        F, dF = np.zeros((len(outs), dim)), np.zeros((len(outs), dim))
+        for j, (h, dh) in enumerate(ins):
+            for k, (u, du, label) in enumerate(outs):
+                f = float(u @ h)
+                df = (float(np.abs(h) @ du + np.abs(u) @ dh + du @ dh)
+                      + dim * U * float(np.abs(u) @ np.abs(h)))
+                s = oracle.sigmoid(f, oracle.MAX_EXP)
+                if mode == "sgd":                    # the kernel folds alpha into g
+                    g = alpha * (label - s)
+                    dg = abs(alpha) * (EPS_SIGMOID + 0.25 * df) + abs(label - s) * dalpha + 3 * U * abs(g)
+                else:
+                    g = label - s
+                    dg = EPS_SIGMOID + 0.25 * df + U * abs(g)
+                E[j] += g * u
+                dE[j] += abs(g) * du + dg * np.abs(u) + U * (np.abs(g * u) + np.abs(E[j]))
+                F[k] += g * h
+                dF[k] += abs(g) * dh + dg * np.abs(h) + U * (np.abs(g * h) + np.abs(F[k]))
+                loss_err += EPS_LOSS + df
+
+        def step(m, row, x, dx):
+            """Row ``row`` of matrix ``m`` steps along x (error dx), from where it is now."""
+            w, dw = val[m][row].copy(), err[m][row].copy()
+            if mode == "sgd":                        # w += 1 * x: alpha is in x
+                wn = w + x
+                dwn = dw + dx + U * (np.abs(x) + np.abs(wn))
+            elif mode == "count":
+                q = 1.0 + float(counts[m][row]) / kw["count_tau"]
+                r = alpha / q
+                dr = dalpha / q + 3 * U * abs(r)
+                wn = w + r * x
+                dwn = dw + r * dx + dr * np.abs(x) + U * (np.abs(r * x) + np.abs(wn))
+            else:                                    # AdaGrad with s = 1 (exact)
+                xq = float(x @ x) / dim
+                dxq = (2 * float(np.abs(x) @ dx) + dim * U * float(x @ x)) / dim + U * xq
+                wn, dwn = _adagrad_step_bound(w, dw, acc[m], dacc[m], row, 1.0, 0.0, x, dx,
+                                              alpha, dalpha, per_row, xq, dxq)
+            val[m][row], err[m][row] = wn, dwn
+
+        # Write phase: the outputs, then the inputs, a repeated row twice in order.
+        for (row, _), x, dx in zip(ex.ns, F, dF):
+            step(2, row, x, dx)
+        for c, x, dx in zip(ex.inputs, E, dE):
+            step(0, c, x, dx)
+    return AdagradBounds(err, dacc, loss_err, val, acc)
+
+
+def _finite_shared_bounds(mats, words, ends, kw) -> AdagradBounds:
+    """:func:`shared_error_bounds`, or the example is discarded when they overflow (as
+    :func:`_finite_count_bounds`: a worst-case bound of a long chain of large steps)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        b = shared_error_bounds(mats, words, ends, kw)
+    assume(math.isfinite(b.loss_err)
+           and all(e is None or np.all(np.isfinite(e)) for e in b.err + b.acc_err))
+    return b
+
+
+def _row_norms(entry_bounds):
+    return [None if e is None else np.sqrt((e ** 2).sum(axis=1)) for e in entry_bounds]
+
+
+def assert_shared_matches_oracle(got, got_acc, res, want, b: AdagradBounds, isa):
+    """The kernel's shared-negatives batch against the oracle's: the same random state and
+    counters, the replay on the oracle's trajectory, matrices and accumulators entry-wise
+    within the derived bound, the loss within its bound."""
+    assert res.rng == want.rng
+    assert (res.words_kept, res.examples, res.terms) == (want.words_kept, want.examples, want.terms)
+    want_mats = (want.syn0, want.syn1, want.syn1neg)
+    want_acc = (want.syn0_acc, want.syn1_acc, want.syn1neg_acc)
+    for r, w in zip(b.val + b.acc_val, want_mats + want_acc):     # same trajectory
+        if r is not None:
+            np.testing.assert_allclose(r, w, rtol=1e-12, atol=1e-14)
+    assert_entries_within_bounds(got, want_mats, b.err, isa)
+    assert_entries_within_bounds(got_acc, want_acc, b.acc_err, isa, ACC_NAMES)
+    assert abs(res.loss - want.loss) <= b.loss_err * 1.01 + 1e-12
+
+
+@pytest.mark.parametrize("isa", ISA_PARAMS)
+@pytest.mark.parametrize("lr_mode", SHARED_LR_MODES)
+@given(data=st.data())
+def test_shared_kernel_matches_oracle(isa, lr_mode, data):
+    """Shared negatives, every update rule: the random state, words_kept, examples and
+    terms exact; matrices, accumulators and loss within the derived bound; counts unread
+    and unwritten by anything but their mode."""
+    mats, words, ends, kw = data.draw(shared_cases(lr_mode))
+    b = _finite_shared_bounds(mats, words, ends, kw)
+    before = {name: kw[name].tobytes() for name in COUNT_NAMES if name in kw}
+    with using_isa(isa):
+        got, got_acc, res = run_kernel_acc(mats, words, ends, kw)
+    _assert_counts_untouched(kw, before)
+    want = oracle.train_batch_oracle(*mats, words, ends, **kw)
+    assert_shared_matches_oracle(got, got_acc, res, want, b, isa)
+
+
+@pytest.mark.parametrize("lr_mode", SHARED_LR_MODES)
+@settings(max_examples=6)
+@given(data=st.data())
+def test_shared_same_rng_same_bytes_and_isas_agree(lr_mode, data):
+    """Deterministic on every ISA, and every SIMD kernel within twice the bound of the scalar twin."""
+    mats, words, ends, kw = data.draw(shared_cases(lr_mode))
+    b = _finite_shared_bounds(mats, words, ends, kw)
+    with using_isa("scalar"):
+        ref, ref_acc, rref = run_kernel_acc(mats, words, ends, kw)
+    as64 = lambda ms: [None if m is None else m.astype(np.float64) for m in ms]   # noqa: E731
+    twice = lambda bs: [None if x is None else 2 * x for x in bs]                # noqa: E731
+    for isa in AVAILABLE:
+        with using_isa(isa):
+            m1, a1, r1 = run_kernel_acc(mats, words, ends, kw)
+            m2, a2, r2 = run_kernel_acc(mats, words, ends, kw)
+        assert r1 == r2
+        for x, y in zip(m1 + a1, m2 + a2):
+            assert (x is None and y is None) or x.tobytes() == y.tobytes()
+        assert (r1.rng, r1.words_kept, r1.examples, r1.terms) == \
+            (rref.rng, rref.words_kept, rref.examples, rref.terms)
+        assert_entries_within_bounds(m1, as64(ref), twice(b.err), f"{isa} vs scalar")
+        assert_entries_within_bounds(a1, as64(ref_acc), twice(b.acc_err), f"{isa} vs scalar",
+                                     ACC_NAMES)
+        assert abs(r1.loss - rref.loss) <= 2 * b.loss_err * 1.01 + 1e-12
+
+
+def _shared_edge_case(lr_mode):
+    """Three words, uniform noise, window 3, negative 4: a word twice (and thrice) in a
+    window, noise words equal to the center, noise words drawn twice for one center,
+    sentences that keep one word ([1], and [-1, 2] after the out-of-vocabulary token)."""
+    rs = np.random.default_rng(5)
+    V, dim = 3, 16
+    mats = ((rs.uniform(-0.5, 0.5, (V, dim))).astype(np.float32), None,
+            (rs.uniform(-0.5, 0.5, (V, dim))).astype(np.float32))
+    sentences = [[1], [0, 0, 2, 0, 1, 1], [-1, 2], [2, -1, 1, 0]]
+    words = np.array([t for s in sentences for t in s], np.int32)
+    ends = np.cumsum([len(s) for s in sentences]).astype(np.int64)
+    kw = dict(sg=1, hs=0, negative=4, window=3, cbow_mean=1, alpha=0.05, alpha_end=0.01, rng=11,
+              neg_alias=_native.build_alias(np.ones(V)), shared_negatives=True)
+    if lr_mode in LR_MODES:
+        kw["lr_mode"] = lr_mode
+        for name, m in zip(ACC_NAMES, mats):
+            if m is not None:
+                kw[name] = np.full((V,) if lr_mode == "adagrad_row" else m.shape, 0.5, np.float32)
+    elif lr_mode == "count":
+        kw.update(lr_mode="count", count_tau=4.0, syn0_count=np.array([0, 3, 30], np.float32),
+                  syn1neg_count=np.array([7, 0, 1], np.float32))
+    return mats, words, ends, kw
+
+
+@pytest.mark.parametrize("isa", ISA_PARAMS)
+@pytest.mark.parametrize("lr_mode", SHARED_LR_MODES)
+def test_shared_edge_cases_match_oracle(isa, lr_mode):
+    mats, words, ends, kw = _shared_edge_case(lr_mode)
+    plan_kw = {k: v for k, v in kw.items()
+               if k not in ("cbow_mean", "lr_mode", "count_tau", *ACC_NAMES, *COUNT_NAMES)}
+    plan = oracle.plan_batch(words, ends, **plan_kw)
+    # The case covers what it says: repeated inputs, the center drawn as noise (skipped),
+    # a noise row twice, and every example a shared one.
+    assert all(ex.shared for ex in plan.examples)
+    assert any(len(set(ex.inputs)) < len(ex.inputs) for ex in plan.examples)
+    assert any(len(ex.ns) < kw["negative"] + 1 for ex in plan.examples)
+    assert any(len({r for r, _ in ex.ns}) < len(ex.ns) for ex in plan.examples)
+    b = shared_error_bounds(mats, words, ends, kw)
+    with using_isa(isa):
+        got, got_acc, res = run_kernel_acc(mats, words, ends, kw)
+    want = oracle.train_batch_oracle(*mats, words, ends, **kw)
+    assert_shared_matches_oracle(got, got_acc, res, want, b, isa)
+    assert res.words_kept == 1 + 6 + 1 + 3
+
+
+@pytest.mark.parametrize("isa", ISA_PARAMS)
+@pytest.mark.parametrize("lr_mode", SHARED_LR_MODES)
+def test_shared_sentences_of_one_word_draw_only_the_window(isa, lr_mode):
+    """A position without a context trains nothing and draws no noise: the state only
+    advances by one window draw per kept word, as the oracle's; nothing moves."""
+    mats, _, _, kw = _shared_edge_case(lr_mode)
+    words, ends = np.array([1, -1, 2, 0], np.int32), np.array([1, 3, 4])
+    with using_isa(isa):
+        got, got_acc, res = run_kernel_acc(mats, words, ends, kw)
+    want = oracle.train_batch_oracle(*mats, words, ends, **kw)
+    assert res.rng == want.rng == oracle.lcg(oracle.lcg(oracle.lcg(kw["rng"])))
+    assert (res.loss, res.words_kept, res.examples, res.terms) == (0.0, 3, 0, 0)
+    assert (want.loss, want.words_kept, want.examples, want.terms) == (0.0, 3, 0, 0)
+    for a, m in zip(got + got_acc, mats + accumulators(kw)):
+        assert (a is None and m is None) or a.tobytes() == m.tobytes()
+
+
+@pytest.mark.parametrize("lr_mode", SHARED_LR_MODES)
+@given(data=st.data())
+def test_shared_with_one_context_is_the_per_pair_update(lr_mode, data):
+    """window=1 and two-word sentences: every center has exactly one context, so shared
+    negatives make the same draws and (with distinct noise words: a noise word drawn twice
+    is read after its first step per pair, before it per center) the same equations as
+    the per-pair mode. The float64 replays agree to rounding, and the kernels within the
+    sum of their derived bounds, on every ISA."""
+    mats, _, _, kw = data.draw(batch_cases(1, 0, 1, 1, lr_mode=lr_mode, vocab=st.integers(64, 200)))
+    V = len(mats[0])
+    sentences = data.draw(st.lists(st.lists(st.integers(0, V - 1), min_size=2, max_size=2),
+                                   min_size=1, max_size=4))
+    words = np.array([t for s in sentences for t in s], np.int32)
+    ends = np.cumsum([len(s) for s in sentences]).astype(np.int64)
+    kw.pop("keep_prob", None)                        # exactly one context per center
+    kw.update(window=1, negative=min(kw["negative"], 3))
+    plan_kw = {k: v for k, v in kw.items()
+               if k not in ("cbow_mean", "lr_mode", "count_tau", *ACC_NAMES, *COUNT_NAMES)}
+    per_pair = oracle.plan_batch(words, ends, **plan_kw)
+    assume(all(len({r for r, _ in ex.ns}) == len(ex.ns) for ex in per_pair.examples))
+    shared_kw = {**kw, "shared_negatives": True}
+
+    b_shared = _finite_shared_bounds(mats, words, ends, shared_kw)
+    if lr_mode in LR_MODES:
+        b_pair = adagrad_error_bounds(mats, words, ends, kw)
+        rows_pair, loss_pair, acc_pair = _row_norms(b_pair.err), b_pair.loss_err, b_pair.acc_err
+    else:
+        rows_pair, loss_pair, _ = _finite_count_bounds(mats, words, ends, kw) \
+            if lr_mode == "count" else float32_error_bounds(mats, words, ends, kw)
+        acc_pair = [None, None, None]
+    want_pair = oracle.train_batch_oracle(*mats, words, ends, **kw)
+    want_shared = oracle.train_batch_oracle(*mats, words, ends, **shared_kw)
+    assert (want_shared.rng, want_shared.words_kept, want_shared.examples, want_shared.terms) == \
+        (want_pair.rng, want_pair.words_kept, want_pair.examples, want_pair.terms)
+    for a, w in zip(want_shared[:3] + want_shared[8:], want_pair[:3] + want_pair[8:]):
+        if a is not None:
+            np.testing.assert_allclose(a, w, rtol=1e-12, atol=1e-14)
+    assert want_shared.loss == pytest.approx(want_pair.loss, rel=1e-12, abs=1e-14)
+
+    rows = [None if p is None else p + s for p, s in zip(rows_pair, _row_norms(b_shared.err))]
+    accs = [None if p is None else p + s for p, s in zip(acc_pair, b_shared.acc_err)]
+    for isa in AVAILABLE:
+        with using_isa(isa):
+            got_p, acc_p, res_p = run_kernel_acc(mats, words, ends, kw)
+            got_s, acc_s, res_s = run_kernel_acc(mats, words, ends, shared_kw)
+        assert (res_s.rng, res_s.words_kept, res_s.examples, res_s.terms) == \
+            (res_p.rng, res_p.words_kept, res_p.examples, res_p.terms)
+        as64 = [None if m is None else m.astype(np.float64) for m in got_p]
+        assert_within_bounds(got_s, as64, rows, f"{isa}: shared vs per pair")
+        acc64 = [None if a is None else a.astype(np.float64) for a in acc_p]
+        assert_entries_within_bounds(acc_s, acc64, accs, f"{isa}: shared vs per pair", ACC_NAMES)
+        assert abs(res_s.loss - res_p.loss) <= (b_shared.loss_err + loss_pair) * 1.01 + 1e-12
+
+
+def _shared_per_pair_reads(ex, syn0, syn1neg, *, clamp, lr_mode, accs, counts, count_tau):
+    """A plausible wrong rule: the center's shared noise words, but every context as its own
+    example, in order (the outputs move between the inputs instead of after all reads)."""
+    loss = 0.0
+    for c in ex.inputs:
+        one = oracle.Example((c,), ex.center, ex.alpha, (), ex.ns)
+        loss += oracle.apply_example(one, syn0, None, syn1neg, cbow_mean=1, clamp=clamp,
+                                     lr_mode=lr_mode, accs=accs, counts=counts, count_tau=count_tau)
+    return loss
+
+
+@pytest.mark.parametrize("lr_mode", SHARED_LR_MODES)
+def test_shared_bound_is_tight_enough(lr_mode, monkeypatch):
+    """The derived shared-negatives tolerance: every row's bound is < 1/100 of what the
+    batch moves it, and the kernel is out of the bound of an oracle that lets the outputs
+    move between the contexts of a center (per-pair reads with shared noise words)."""
+    if lr_mode == "count":
+        mats, words, ends, kw = _count_case()
+    elif lr_mode == "sgd":
+        mats, words, ends, kw = _count_case()
+        for name in ("lr_mode", "count_tau", *COUNT_NAMES):
+            kw.pop(name, None)
+    else:
+        mats, words, ends, kw = _adagrad_case(lr_mode, 1.0, 0.1)
+    kw["shared_negatives"] = True
+    b = shared_error_bounds(mats, words, ends, kw)
+    want = oracle.train_batch_oracle(*mats, words, ends, **kw)
+    for before, after, bound in ((mats[0], want.syn0, b.err[0]), (mats[2], want.syn1neg, b.err[2])):
+        moved = np.sqrt(((after - before) ** 2).sum(axis=1))
+        row_bound = np.sqrt((bound ** 2).sum(axis=1))
+        assert moved.min() > 0                                  # every row trained
+        assert np.all(row_bound < moved / 100), (row_bound / moved).max()
+    got, _, _ = run_kernel_acc(mats, words, ends, kw)
+    assert_entries_within_bounds(got, (want.syn0, None, want.syn1neg), b.err, "right rule")
+    monkeypatch.setattr(oracle, "apply_shared_example", _shared_per_pair_reads)
+    wrong = oracle.train_batch_oracle(*mats, words, ends, **kw)
+    with pytest.raises(AssertionError, match="derived bound"):
+        assert_entries_within_bounds(got, (wrong.syn0, None, wrong.syn1neg), b.err, "wrong rule")
+
+
 def test_sgd_ignores_accumulators():
     """lr_mode="sgd" (the default) neither reads nor writes accumulators that are passed."""
     args = _small()
@@ -1328,3 +1674,50 @@ def test_bad_count_tau_is_a_value_error(bad):
 def test_count_tau_without_the_count_mode_is_a_value_error(lr_mode):
     with pytest.raises(ValueError, match="count_tau"):
         _call(lr_mode=lr_mode, count_tau=5.0, **_accs("adagrad_row"))
+
+
+# ---------------------------------------------------------------- shared negatives input checks
+
+@pytest.mark.parametrize("value", [True, False, 0, 1, np.bool_(True), np.int64(1), np.int32(0)])
+def test_shared_negatives_accepts_flags(value):
+    res = _call(hs=0, shared_negatives=value)
+    assert res.words_kept == 4 and res.terms > 0
+
+
+def test_shared_negatives_off_is_the_per_pair_mode():
+    """shared_negatives=False (the default) leaves the per-pair path as it was: the same bytes."""
+    plain, off = _nonzero_syn0(), _nonzero_syn0()
+    assert _call(syn0=plain, hs=0) == _call(syn0=off, hs=0, shared_negatives=False)
+    assert plain.tobytes() == off.tobytes()
+
+
+@pytest.mark.parametrize("bad", ["yes", "1", 1.0, 0.0, None, [1], b"\x01"])
+def test_shared_negatives_non_flag_is_a_type_error(bad):
+    with pytest.raises(TypeError, match="shared_negatives"):
+        _call(hs=0, shared_negatives=bad)
+
+
+@pytest.mark.parametrize("bad", [2, -1, np.int64(3)])
+def test_shared_negatives_other_integer_is_a_value_error(bad):
+    with pytest.raises(ValueError, match="shared_negatives"):
+        _call(hs=0, shared_negatives=bad)
+
+
+@pytest.mark.parametrize("change", [dict(sg=0), dict(hs=1), dict(negative=0)],
+                         ids=["cbow", "hs", "no-negative"])
+def test_shared_negatives_needs_skip_gram_ns_without_hs(change):
+    with pytest.raises(ValueError, match=r"shared_negatives needs sg=1, hs=0 and negative > 0"):
+        _call(**{"hs": 0, **change}, shared_negatives=True)
+    assert _call(**{"hs": 0, **change}, shared_negatives=False).words_kept == 4
+
+
+def test_kernel_model_train_takes_shared_negatives():
+    args = _small()
+    model = _native.KernelModel(_nonzero_syn0(), None, args["syn1neg"],
+                                noise=_native.NoiseTable(args["neg_alias"]))
+    kw = dict(sg=1, hs=0, negative=2, window=2)
+    res = model.train(args["words"], args["sentence_ends"], shared_negatives=True, **kw)
+    assert res.examples > 0 and res.terms > 0
+    with pytest.raises(ValueError, match="shared_negatives needs"):
+        model.train(args["words"], args["sentence_ends"], shared_negatives=True,
+                    **{**kw, "sg": 0})

@@ -33,6 +33,12 @@ For CBOW with the mean (``cbow_mean=1``, word2vec.c's and gensim's default),
 word2vec.c adds the whole ``-alpha dE/dh`` to every context word: its input
 update is ``C`` times the gradient step. ``cbow_mean=2`` is the seed's eq. 36
 (the exact gradient step); ``cbow_mean=0`` (sum) is exact too.
+
+Shared negatives (``Example(..., shared=True)``): a center's minibatch is one
+step along the gradient of the summed loss of all its (context, output) terms
+at the minibatch's start: times -alpha (SGD) or -rate_r ("count") for any
+window, repeats included (the steps of a repeated row add up to its
+gradient), and the closed AdaGrad step for distinct rows.
 """
 from __future__ import annotations
 
@@ -450,3 +456,98 @@ def test_count_with_zero_counts_is_sgd(sg, cbow_mean, hs):
     with pytest.raises(ValueError, match="count_tau"):
         oracle.train_batch_oracle(syn0, syn1, syn1neg, words, [20, 40], lr_mode="count",
                                   syn0_count=zeros[0], syn1_count=zeros[1], syn1neg_count=zeros[2], **kw)
+
+
+# ---------------------------------------------------------------- shared negatives
+
+def _shared_loss(ex, syn0, syn1neg):
+    """The minibatch's loss: every context row against the center and the shared noise words."""
+    return sum(oracle.ns_loss(syn1neg, syn0[c], ex.ns) for c in ex.inputs)
+
+
+@pytest.mark.parametrize("lr_mode", ["sgd", "count"])
+@settings(max_examples=20)
+@given(small_problem(), st.data())
+def test_shared_example_is_gradient(lr_mode, problem, data):
+    """A shared-negatives minibatch under SGD (or "count") is one step of -alpha (or -rate_r)
+    times the gradient of the summed loss of all its (context, output) terms, even with a
+    word twice in the window or a noise word drawn twice: each occurrence steps along its
+    own part of the gradient, read before anything moved, and the steps add up."""
+    V, dim, syn0, syn1neg, alpha, rs = problem
+    center = data.draw(st.integers(0, V - 1))
+    inputs = tuple(data.draw(st.lists(st.integers(0, V - 1), min_size=1, max_size=6)))
+    noise = data.draw(st.lists(st.integers(0, V - 1), max_size=5))        # repeats allowed
+    ex = oracle.Example(inputs, center, alpha, (), tuple(oracle.ns_terms(center, noise)), True)
+    tau = data.draw(st.floats(0.1, 1000.0))
+    counts = (rs.uniform(0, 10 * tau, V), None, rs.uniform(0, 10 * tau, V))
+
+    new0, newn = syn0.copy(), syn1neg.copy()
+    loss = oracle.apply_example(ex, new0, None, newn, cbow_mean=1, clamp=None, lr_mode=lr_mode,
+                                counts=counts, count_tau=tau)
+    assert loss == pytest.approx(_shared_loss(ex, syn0, syn1neg), rel=1e-12)
+    g0, gn = numgrad(lambda: _shared_loss(ex, syn0, syn1neg), [syn0, syn1neg])
+    for mat, n, grad, got in ((syn0, counts[0], g0, new0), (syn1neg, counts[2], gn, newn)):
+        rate = alpha / (1.0 + n / tau) if lr_mode == "count" else np.full(V, alpha)
+        np.testing.assert_allclose(got - mat, -rate[:, None] * grad, rtol=1e-6, atol=ATOL)
+
+
+@pytest.mark.parametrize("lr_mode", ["adagrad_row", "adagrad_coord"])
+@settings(max_examples=10)
+@given(small_problem(), st.data())
+def test_shared_adagrad_example_is_scaled_gradient(lr_mode, problem, data):
+    """Distinct context words and distinct noise words: every row steps once, by
+    -eta x / sqrt(G') with x the gradient of the minibatch's loss at its start."""
+    V, dim, syn0, syn1neg, alpha, rs = problem
+    center = data.draw(st.integers(0, V - 1))
+    inputs = tuple(data.draw(st.lists(st.integers(0, V - 1), min_size=1, max_size=5, unique=True)))
+    ex = oracle.Example(inputs, center, alpha, (),
+                        _ns_terms(rs, V, center, data.draw(st.integers(0, 4))), True)
+    per_row = lr_mode == "adagrad_row"
+    accs = [rs.uniform(1e-2, 10, len(m) if per_row else m.shape) for m in (syn0, syn1neg)]
+
+    new, new_accs = [syn0.copy(), syn1neg.copy()], [a.copy() for a in accs]
+    loss = oracle.apply_example(ex, new[0], None, new[1], cbow_mean=1, clamp=None,
+                                lr_mode=lr_mode, accs=(new_accs[0], None, new_accs[1]))
+    assert loss == pytest.approx(_shared_loss(ex, syn0, syn1neg), rel=1e-12)
+    grads = numgrad(lambda: _shared_loss(ex, syn0, syn1neg), [syn0, syn1neg])
+    for mat, acc, grad, got, got_acc in zip((syn0, syn1neg), accs, grads, new, new_accs):
+        want, want_acc = expected_adagrad(mat, acc, grad, alpha, lr_mode)
+        np.testing.assert_allclose(got_acc, want_acc, rtol=1e-6, atol=ATOL)
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=ATOL)
+
+
+def test_plan_shared_draws_once_per_center():
+    """One window draw per kept word, then (if it has a context) `negative` noise words of
+    two draws each, once per center; a center without a context draws no noise."""
+    words = np.array([0, -1, 1, 2, 1, 0], dtype=np.int32)
+    alias = (np.ones(3), np.arange(3))
+    common = dict(sg=1, hs=0, negative=2, window=1, neg_alias=alias, rng=7)
+    plan = oracle.plan_batch(words, [2, 6], shared_negatives=True, **common)
+    # Sentences [0] (no context) and [1, 2, 1, 0]; window 1: neighbours only.
+    assert [(ex.inputs, ex.center, ex.shared) for ex in plan.examples] == [
+        ((2,), 1, True), ((1, 1), 2, True), ((2, 0), 1, True), ((1,), 0, True)]
+    r = 7
+    want_noise = []
+    for has_context in (False, True, True, True, True):
+        r = oracle.lcg(r)                                 # the window draw
+        if has_context:
+            noise = []
+            for _ in range(2):
+                word, r = oracle.draw_negative(r, alias)
+                noise.append(word)
+            want_noise.append(noise)
+    assert plan.rng == r
+    assert [ex.ns for ex in plan.examples] == [
+        tuple(oracle.ns_terms(ex.center, n)) for ex, n in zip(plan.examples, want_noise)]
+    assert sum(ex.n_examples for ex in plan.examples) == 6       # one per (context, center) pair
+    assert [ex.n_terms for ex in plan.examples] == [len(ex.inputs) * len(ex.ns) for ex in plan.examples]
+
+
+@pytest.mark.parametrize("change", [dict(sg=0), dict(hs=1), dict(negative=0)])
+def test_plan_shared_needs_skip_gram_ns_without_hs(change):
+    kw = dict(sg=1, hs=0, negative=2, window=1, neg_alias=(np.ones(3), np.arange(3)),
+              shared_negatives=True, **{"points": np.zeros((3, 1), np.int32),
+                                        "codes": np.zeros((3, 1), np.uint8),
+                                        "code_lens": np.ones(3, np.int32)})
+    with pytest.raises(ValueError, match="shared_negatives needs sg=1, hs=0 and negative > 0"):
+        oracle.plan_batch(np.array([0, 1], np.int32), [2], **{**kw, **change})
