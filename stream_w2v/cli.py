@@ -69,6 +69,9 @@ def _train_parser(sub):
     p.add_argument("--count-half-life", type=_nonneg_float, metavar="WORDS",
                    help="negatives and subsampling follow counts decayed with this half-life in words of stream, "
                         "for text whose word frequencies drift (default: lifetime counts, as word2vec.c)")
+    p.add_argument("--shared-negatives", action=argparse.BooleanOptionalAction, default=None,
+                   help="skip-gram NS: one set of noise words per window, trained as one minibatch "
+                        "(faster, somewhat lower quality; off by default)")
     p.add_argument("--workers", "--threads", dest="workers", type=_positive_int, metavar="N", help="training threads (2)")
     p.add_argument("--max-vocab", dest="max_vocab_size", type=_positive_int, metavar="N",
                    help="bound on candidate words being counted")

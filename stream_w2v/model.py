@@ -78,7 +78,13 @@ class StreamingWord2Vec:
     min_alpha with word2vec.c's alpha (0.025 skip-gram, 0.05 CBOW); "count" decays every word's rate by
     its own count, alpha / (1 + count / lr_count_tau) floored at min_alpha;
     "linear" (with ``total_words``) falls to min_alpha over the total and
-    stays there. See :mod:`stream_w2v.schedule`.
+    stays there. See :mod:`stream_w2v.schedule`. ``count_half_life`` (words)
+    makes negatives and subsampling follow decayed counts
+    (:mod:`stream_w2v.recent_counts`). ``shared_negatives`` (skip-gram with
+    negative sampling only; ignored otherwise, as gensim ignores cbow_mean
+    under skip-gram) trains each center as one minibatch: its context words
+    against the center and one set of noise words drawn for the window, as
+    pWord2Vec does (csrc/w2v.h).
     """
 
     def __init__(self, vector_size=100, window=5, min_count=5, sg=0, hs=0, negative=5,
@@ -86,7 +92,7 @@ class StreamingWord2Vec:
                  max_vocab_size=None, cbow_mean=1, ns_exponent=0.75, batch_words=10000,
                  compute_loss=True, lr_schedule="adagrad", lr_horizon=5_000_000,
                  max_token_length=100, lowercase=False, queue_size=1000, adagrad_init=1e-8,
-                 lr_count_tau=LR_COUNT_TAU, count_half_life=None):
+                 lr_count_tau=LR_COUNT_TAU, count_half_life=None, shared_negatives=False):
         self.vector_size, self.window, self.min_count = vector_size, window, min_count
         self.sg, self.hs, self.negative, self.sample = sg, hs, negative, sample
         self.alpha, self.min_alpha, self.workers, self.seed = alpha, min_alpha, workers, seed
@@ -96,6 +102,7 @@ class StreamingWord2Vec:
         self.max_token_length, self.lowercase = max_token_length, lowercase
         self.queue_size, self.adagrad_init = queue_size, adagrad_init
         self.lr_count_tau, self.count_half_life = lr_count_tau, count_half_life
+        self.shared_negatives = shared_negatives
         self._check_params()
         self._state_ready = False
         self._lock = threading.Lock()          # state creation, counters updated by workers
@@ -137,6 +144,12 @@ class StreamingWord2Vec:
                 raise ValueError(f"{name} must be an integer {bound}, not {value!r}")
             setattr(self, name, int(value))
 
+        def flag(name):
+            value = getattr(self, name)
+            if not isinstance(value, (bool, np.bool_, int, np.integer)) or value not in (0, 1):
+                raise ValueError(f"{name} must be True or False, not {value!r}")
+            setattr(self, name, bool(value))
+
         def real(name, ok, what):
             value = getattr(self, name)
             if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
@@ -166,9 +179,7 @@ class StreamingWord2Vec:
         integer("cbow_mean", 0, 2, allow_bool=True)
         real("ns_exponent", lambda x: True, "a finite number")
         integer("batch_words", 1)
-        if not isinstance(self.compute_loss, (bool, np.bool_, int)) or self.compute_loss not in (0, 1):
-            raise ValueError(f"compute_loss must be True or False, not {self.compute_loss!r}")
-        self.compute_loss = bool(self.compute_loss)
+        flag("compute_loss")
         if self.lr_schedule not in SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {', '.join(SCHEDULES)}, not {self.lr_schedule!r}")
         real("lr_horizon", lambda x: x > 0, "a positive number of words")
@@ -176,10 +187,9 @@ class StreamingWord2Vec:
         real("lr_count_tau", lambda x: 1e-30 <= x <= 1e30, "a positive number of occurrences (1e-30 .. 1e30)")
         if self.count_half_life is not None:
             real("count_half_life", lambda x: 1 <= x <= 1e18, "None or a number of words in [1, 1e18]")
+        flag("shared_negatives")
         integer("max_token_length", 1)
-        if not isinstance(self.lowercase, (bool, np.bool_, int)) or self.lowercase not in (0, 1):
-            raise ValueError(f"lowercase must be True or False, not {self.lowercase!r}")
-        self.lowercase = bool(self.lowercase)
+        flag("lowercase")
         integer("queue_size", 1)
 
     # ------------------------------------------------------------ state
@@ -394,7 +404,8 @@ class StreamingWord2Vec:
                            window=self.window, cbow_mean=self.cbow_mean, alpha=alpha0,
                            alpha_end=alpha1, rng=rng, compute_loss=self.compute_loss,
                            lr_mode=self._lr_mode,
-                           count_tau=self.lr_count_tau if self._lr_mode == "count" else None)
+                           count_tau=self.lr_count_tau if self._lr_mode == "count" else None,
+                           shared_negatives=self._shares_negatives())
         with self._lock:
             c = self.counters
             c["words_trained"] += res.words_kept
@@ -404,6 +415,11 @@ class StreamingWord2Vec:
             self._recent.append((time.monotonic(), len(ids)))
             if len(self._recent) > 256:
                 del self._recent[:128]
+
+    def _shares_negatives(self) -> bool:
+        """shared_negatives applies to skip-gram with negative sampling alone (CBOW
+        already draws one set of noise words per window; HS has none)."""
+        return self.shared_negatives and self.sg == 1 and not self.hs and self.negative > 0
 
     # ------------------------------------------------------------ growth
 
@@ -603,7 +619,7 @@ class StreamingWord2Vec:
 PARAMS = ("vector_size", "window", "min_count", "sg", "hs", "negative", "sample", "alpha",
           "min_alpha", "workers", "seed", "max_vocab_size", "cbow_mean", "ns_exponent",
           "batch_words", "compute_loss", "lr_schedule", "lr_horizon", "max_token_length",
-          "lowercase", "queue_size", "adagrad_init", "lr_count_tau", "count_half_life")
+          "lowercase", "queue_size", "adagrad_init", "lr_count_tau", "count_half_life", "shared_negatives")
 
 
 def default_alpha(lr_schedule: str, sg: int = 1) -> float:

@@ -325,7 +325,7 @@ def test_info_json_and_text(model, corpus):
     assert abs((datetime.now(timezone.utc) - when).total_seconds()) < 3600
     assert got["checkpoint"].startswith("ckpt-")
     text = ok("info", model).stdout.decode()
-    assert "None" not in text.replace("max_vocab_size=None", "")
+    assert "None" not in text.replace("max_vocab_size=None", "").replace("count_half_life=None", "")
     assert f"checkpoint: {got['checkpoint']}" in text and f"checkpoint_time: {got['checkpoint_time']}" in text
 
 
@@ -408,16 +408,17 @@ def one_line_error(res, *expected: str):
 
 
 def test_schedule_and_count_options_reach_the_model_and_stay(tmp_path, corpus):
-    """--count-half-life and --lr-count-tau are model settings: stored in the
+    """--count-half-life, --lr-count-tau and --shared-negatives are model settings: stored in the
     checkpoint, kept by a restart without them, refused when they differ."""
     d = tmp_path / "m"
-    ok("train", d, corpus, *TINY, "--lr-schedule", "count", "--lr-count-tau", "500",
-       "--count-half-life", "20000", "-q")
+    ok("train", d, corpus, *TINY, "--sg", "--lr-schedule", "count", "--lr-count-tau", "500",
+       "--count-half-life", "20000", "--shared-negatives", "-q")
     ok("train", d, corpus, "-q")
     m = StreamingWord2Vec.load(str(d))
-    assert (m.lr_count_tau, m.count_half_life, m.lr_schedule) == (500.0, 20000.0, "count")
+    assert (m.lr_count_tau, m.count_half_life, m.lr_schedule, m.shared_negatives) == (500.0, 20000.0, "count", True)
     assert m._decayed is not None and m._decayed.position == m.stats["words_seen"]
     one_line_error(run("train", d, corpus, "--count-half-life", "100"), "--count-half-life")
+    one_line_error(run("train", d, corpus, "--no-shared-negatives"), "--shared-negatives")
     one_line_error(run("train", tmp_path / "m2", corpus, "--count-half-life", "0"), "count_half_life")
 
 

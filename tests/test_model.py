@@ -97,7 +97,8 @@ def test_default_alpha_per_schedule_and_mode(schedule, sg, expected):
     ("lr_schedule", "cosine"), ("lr_horizon", 0), ("lr_horizon", -5), ("max_token_length", 0),
     ("lowercase", "no"), ("queue_size", 0), ("queue_size", None),
     ("lr_count_tau", 0), ("lr_count_tau", -3.0), ("lr_count_tau", float("nan")), ("lr_count_tau", "1000"),
-    ("lr_count_tau", 1e-40),
+    ("lr_count_tau", 1e-40), ("shared_negatives", "true"), ("shared_negatives", 2), ("count_half_life", 0),
+    ("count_half_life", float("inf")), ("count_half_life", "1e6"),
 ])
 def test_constructor_validates(name, value):
     with pytest.raises(ValueError, match=name):
@@ -215,19 +216,21 @@ def test_words_promoted_in_a_batch_are_trained_in_it():
 SCHEDULED = [(mode, "inverse") for mode in list(MODES) + ["cbow-hs-ns"]] + [
     ("sg-ns", "adagrad"), ("cbow-hs-ns", "adagrad"), ("sg-hs", "adagrad_coord"), ("cbow-ns", "adagrad_coord"),
     ("sg-ns", "count"), ("cbow-hs-ns", "count")]
-# Decayed counts for the tables (count_half_life): a few half-lives within the test.
-DECAYED = [("sg-ns", "adagrad", 2000.0), ("cbow-hs-ns", "inverse", 2000.0)]
+# Decayed counts for the tables (count_half_life: a few half-lives within the
+# test) and skip-gram's shared negatives.
+OPTIONS = [("sg-ns", "adagrad", {"count_half_life": 2000.0}), ("cbow-hs-ns", "inverse", {"count_half_life": 2000.0}),
+           ("sg-ns", "adagrad", {"shared_negatives": True}), ("sg-ns", "count", {"shared_negatives": True})]
 
 
-@pytest.mark.parametrize("mode, schedule, half_life", [(m, s, None) for m, s in SCHEDULED] + DECAYED)
-def test_deterministic_and_resume_exact(mode, schedule, half_life, tmp_path):
+@pytest.mark.parametrize("mode, schedule, options", [(m, s, {}) for m, s in SCHEDULED] + OPTIONS)
+def test_deterministic_and_resume_exact(mode, schedule, options, tmp_path):
     """workers=1 + seed: two runs give identical bytes; save -> load -> continue
     gives exactly the uninterrupted run. The second part brings new words (tree
     grafts, noise table rebuilds, capacity doubling past 1024 rows) and words
     that were candidates at the save and are promoted after it."""
     kw = MODES.get(mode, dict(sg=0, hs=1, negative=3))
     kw = dict(kw, vector_size=12, window=3, min_count=3, workers=1, seed=11, batch_words=700,
-              max_vocab_size=5000, lr_schedule=schedule, count_half_life=half_life)
+              max_vocab_size=5000, lr_schedule=schedule, **options)
     part1 = zipf_docs(150, 1, vocab=400)
     fresh = new_word_docs(900, 0)
     part2 = [d for pair in zip(zipf_docs(90, 2, vocab=1500, offset=200), fresh) for d in pair]
