@@ -52,6 +52,31 @@ static inline void vec_adagrad(float s, const float *restrict x, float eta,
     }
 }
 
+/* y = sum_k c[k * cs] x[k], k ascending from y = 0 (the same roundings as
+ * n axpys into a zeroed y): 32 floats of y stay in registers across k. */
+static inline void vec_lincomb(const float *c, int32_t cs, const float *const *x, int32_t n,
+                               float *restrict y, int32_t dim)
+{
+    int32_t i = 0;
+    for (; i + 32 <= dim; i += 32) {
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+        for (int32_t k = 0; k < n; k++) {
+            __m512 v = _mm512_set1_ps(c[(int64_t)k * cs]);
+            a0 = _mm512_fmadd_ps(v, _mm512_loadu_ps(x[k] + i), a0);
+            a1 = _mm512_fmadd_ps(v, _mm512_loadu_ps(x[k] + i + 16), a1);
+        }
+        _mm512_storeu_ps(y + i, a0);
+        _mm512_storeu_ps(y + i + 16, a1);
+    }
+    for (; i < dim; i += 16) {
+        __mmask16 m = tail_mask(dim - i);
+        __m512 a0 = _mm512_setzero_ps();
+        for (int32_t k = 0; k < n; k++)
+            a0 = _mm512_fmadd_ps(_mm512_set1_ps(c[(int64_t)k * cs]), _mm512_maskz_loadu_ps(m, x[k] + i), a0);
+        _mm512_mask_storeu_ps(y + i, m, a0);
+    }
+}
+
 #define W2V_ISA_NAME avx512
 #include "train_impl.h"
 #endif

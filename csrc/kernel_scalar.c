@@ -28,5 +28,17 @@ static inline void vec_adagrad(float s, const float *restrict x, float eta,
     }
 }
 
+/* y = sum_k c[k * cs] x[k], k ascending from y = 0 (the same roundings as
+ * n axpys into a zeroed y); y is written once. */
+static inline void vec_lincomb(const float *c, int32_t cs, const float *const *x, int32_t n,
+                               float *restrict y, int32_t dim)
+{
+    for (int32_t i = 0; i < dim; i++) {
+        float s = 0.0f;
+        for (int32_t k = 0; k < n; k++) s += c[(int64_t)k * cs] * x[k][i];
+        y[i] = s;
+    }
+}
+
 #define W2V_ISA_NAME scalar
 #include "train_impl.h"

@@ -4,6 +4,9 @@
  *   void  vec_axpy(float a, const float *x, float *y, int32_t n);   y += a*x
  *   void  vec_adagrad(float s, const float *x, float eta, float *G, float *y, int32_t n);
  *         per coordinate: t = s*x; G += t*t; y += eta * (t / sqrt(G))
+ *   void  vec_lincomb(const float *c, int32_t cs, const float *const *x, int32_t n,
+ *                     float *y, int32_t dim);
+ *         y = sum_k c[k*cs] x[k], k ascending from 0 (as n axpys into a zeroed y)
  * and W2V_ISA_NAME (scalar, avx2, avx512); this file then defines
  *   w2v_train_batch_<isa>, w2v_dot_<isa>, w2v_axpy_<isa>, w2v_adagrad_<isa>.
  * Plain SGD (W2V_LR_SGD) runs exactly the operations it ran before the AdaGrad
@@ -211,6 +214,9 @@ static double train_sg(const w2v_model *m, const w2v_params *p, const int32_t *s
 typedef struct {
     int32_t *ctx;             /* n_in <= max_in context word ids */
     int32_t *outw;            /* n_out <= negative + 1 output word ids */
+    const float **in;         /* their rows: syn0 + ctx[j] * dim */
+    const float **outr;       /* syn1neg + outw[k] * dim */
+    float *G;                 /* max_in x (negative + 1): g_jk at j * n_out + k */
     float *E;                 /* max_in rows: -dE/dh_j */
     float *F;                 /* negative + 1 rows: -dE/du_k */
     size_t stride;            /* floats per row of E and F */
@@ -240,7 +246,10 @@ static double train_sg_shared(const w2v_model *m, const w2v_params *p, const int
     int64_t lo = i - w < 0 ? 0 : i - w, hi = i + w >= len ? len - 1 : i + w;
     int32_t n_in = 0, n_out = 0;
     for (int64_t j = lo; j <= hi; j++)
-        if (j != i) s->ctx[n_in++] = sen[j];
+        if (j != i) {
+            s->in[n_in] = m->syn0 + (int64_t)sen[j] * dim;
+            s->ctx[n_in++] = sen[j];
+        }
     if (n_in == 0) return 0.0;
     const int32_t center = sen[i];
     s->outw[n_out++] = center;
@@ -251,25 +260,25 @@ static double train_sg_shared(const w2v_model *m, const w2v_params *p, const int
         s->outw[n_out++] = word;
         prefetch_output(m, mode, word);
     }
-    /* Read phase. SGD folds alpha into g (so E and F carry it); the other
-     * modes keep g unscaled (times 1.0f: exact). */
+    for (int32_t k = 0; k < n_out; k++) s->outr[k] = m->syn1neg + (int64_t)s->outw[k] * dim;
+    /* Read phase: every g_jk, then E_j = sum_k g_jk u_k and F_k = sum_j g_jk h_j,
+     * each summed in registers (vec_lincomb) in the order of w2v.h. SGD folds
+     * alpha into g (so E and F carry it); the other modes keep g unscaled
+     * (times 1.0f: exact). */
     const float scale = mode == W2V_LR_SGD ? alpha : 1.0f;
     const size_t stride = s->stride;
-    memset(s->E, 0, sizeof(float) * stride * (size_t)n_in);
-    memset(s->F, 0, sizeof(float) * stride * (size_t)n_out);
     double loss = 0.0;
     for (int32_t a = 0; a < n_in; a++) {
-        const float *h = m->syn0 + (int64_t)s->ctx[a] * dim;
-        float *e = s->E + stride * (size_t)a;
+        float *gj = s->G + (size_t)a * (size_t)n_out;
         for (int32_t k = 0; k < n_out; k++) {
-            const float *u = m->syn1neg + (int64_t)s->outw[k] * dim;
-            float f = vec_dot(h, u, dim);
-            float g = ((k == 0 ? 1.0f : 0.0f) - w2v_sigmoid_fast(f)) * scale;
-            vec_axpy(g, u, e, dim);
-            vec_axpy(g, h, s->F + stride * (size_t)k, dim);
+            float f = vec_dot(s->in[a], s->outr[k], dim);
+            gj[k] = ((k == 0 ? 1.0f : 0.0f) - w2v_sigmoid_fast(f)) * scale;
             if (p->compute_loss) loss += (double)w2v_log1pexp_fast(k == 0 ? -f : f);
         }
+        vec_lincomb(gj, 1, s->outr, n_out, s->E + stride * (size_t)a, dim);
     }
+    for (int32_t k = 0; k < n_out; k++)
+        vec_lincomb(s->G + k, n_out, s->in, n_in, s->F + stride * (size_t)k, dim);
     /* Write phase: the output rows, then the input rows, each along its own sum. */
     for (int32_t k = 0; k < n_out; k++) {
         const int32_t word = s->outw[k];
@@ -358,19 +367,24 @@ int W2V_FN(w2v_train_batch)(const w2v_model *m, const w2v_params *p, const w2v_b
     }
     float *e = (float *)((char *)h + row);
     /* Shared negatives: scratch for at most min(2 window, longest - 1) inputs
-     * and negative + 1 outputs, only when that path runs. */
+     * and negative + 1 outputs (their ids, row pointers, error rows and the
+     * inputs x outputs matrix of g), only when that path runs. */
     const int shared = p->shared_negatives && p->sg && !p->hs && p->negative > 0;
-    sg_shared_scratch sc = {NULL, NULL, NULL, NULL, row / sizeof(float)};
+    sg_shared_scratch sc = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, row / sizeof(float)};
     if (shared) {
         int64_t max_in = longest - 1 < 2 * (int64_t)p->window ? longest - 1 : 2 * (int64_t)p->window;
         if (max_in < 1) max_in = 1;
         size_t n_out = (size_t)p->negative + 1;
         sc.ctx = malloc(sizeof(int32_t) * (size_t)max_in);
         sc.outw = malloc(sizeof(int32_t) * n_out);
+        sc.in = malloc(sizeof(float *) * (size_t)max_in);
+        sc.outr = malloc(sizeof(float *) * n_out);
+        sc.G = malloc(sizeof(float) * (size_t)max_in * n_out);
         sc.E = aligned_alloc(64, row * (size_t)max_in);
         sc.F = aligned_alloc(64, row * n_out);
-        if (!sc.ctx || !sc.outw || !sc.E || !sc.F) {
-            free(sc.ctx); free(sc.outw); free(sc.E); free(sc.F);
+        if (!sc.ctx || !sc.outw || !sc.in || !sc.outr || !sc.G || !sc.E || !sc.F) {
+            free(sc.ctx); free(sc.outw); free(sc.in); free(sc.outr); free(sc.G);
+            free(sc.E); free(sc.F);
             free(h); free(sen); free(raw); free(noise);
             return W2V_ERR_NOMEM;
         }
@@ -399,7 +413,8 @@ int W2V_FN(w2v_train_batch)(const w2v_model *m, const w2v_params *p, const w2v_b
         out->words_kept += len;
         start = end;
     }
-    free(sc.ctx); free(sc.outw); free(sc.E); free(sc.F);
+    free(sc.ctx); free(sc.outw); free(sc.in); free(sc.outr); free(sc.G);
+    free(sc.E); free(sc.F);
     free(h); free(sen); free(raw); free(noise);
     return W2V_OK;
 }

@@ -115,8 +115,10 @@ position, so the replay (:func:`shared_error_bounds`) snapshots every input
 and output row with its error, then carries per coordinate, for every term:
 df as above (a dot product of two erroneous rows), dg as above (SGD: g =
 alpha (L - sigma) since the kernel folds alpha into g; the other modes: g =
-L - sigma), and two axpys into zeroed sums, E_j += g u_k and F_k += g h_j,
-each adding |g| |dx| + |dg| |x| + u (|g x| + |sum|). Then the rows step in the
+L - sigma), and the two sums from zero, E_j += g u_k (k ascending) and
+F_k += g h_j (j ascending), each step adding |g| |dx| + |dg| |x| + u (|g x| +
+|sum|) (the roundings of an axpy, with or without FMA; the kernel keeps the
+partial sums in registers, vec_lincomb, in the same order). Then the rows step in the
 kernel's order (outputs, then inputs; a repeated row from where its previous
 step left it) along x = F_k or E_j with error dx:
 
