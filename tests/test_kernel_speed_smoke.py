@@ -16,3 +16,15 @@ def test_kernel_speed_smoke():
         assert set(got) == isas
         assert all(r["updates"] > 0 for r in got.values())
         assert got["scalar"]["updates_per_sec"] > 10 * got["oracle"]["updates_per_sec"]
+
+
+def test_shared_negatives_speed_smoke():
+    """--shared runs both variants of both update rules, alternating, and both train."""
+    rows = kernel_speed.measure_shared(vocab=200, words=5000, reps=2, sample=1e-3)
+    assert [(r["lr_mode"], r["shared"], r["rep"]) for r in rows] == [
+        (m, sh, rep) for m in ("sgd", "adagrad_row") for rep in range(2) for sh in (False, True)]
+    assert all(r["updates"] > 0 and r["examples"] > 0 for r in rows)
+    for m in ("sgd", "adagrad_row"):                       # the repetitions train the same batch
+        for sh in (False, True):
+            assert len({(r["words_kept"], r["updates"]) for r in rows
+                        if r["lr_mode"] == m and r["shared"] == sh}) == 1
