@@ -72,7 +72,7 @@ class StreamingWord2Vec:
     (words are discovered as they stream), ``max_vocab_size`` bounds the
     candidate words being counted, and the learning rate follows
     ``lr_schedule``: "adagrad" by default (per-row AdaGrad; ``alpha`` is its
-    base step, unless given 0.1 for skip-gram and 0.2 for CBOW), chosen by measurement: one pass over
+    base step, unless given 0.2, or 0.1 for skip-gram without shared negatives), chosen by measurement: one pass over
     the 11M-token benchmark corpus beats gensim's epoch in SG-NS, SG-HS and
     CBOW-NS (README). "inverse" is alpha / (1 + t / lr_horizon) floored at
     min_alpha with word2vec.c's alpha (0.025 skip-gram, 0.05 CBOW); "count" decays every word's rate by
@@ -80,11 +80,12 @@ class StreamingWord2Vec:
     "linear" (with ``total_words``) falls to min_alpha over the total and
     stays there. See :mod:`stream_w2v.schedule`. ``count_half_life`` (words)
     makes negatives and subsampling follow decayed counts
-    (:mod:`stream_w2v.recent_counts`). ``shared_negatives`` (skip-gram with
-    negative sampling only; ignored otherwise, as gensim ignores cbow_mean
-    under skip-gram) trains each center as one minibatch: its context words
-    against the center and one set of noise words drawn for the window, as
-    pWord2Vec does (csrc/w2v.h).
+    (:mod:`stream_w2v.recent_counts`). ``shared_negatives`` (on by default;
+    skip-gram with negative sampling only, ignored otherwise, as gensim
+    ignores cbow_mean under skip-gram) trains each center as one minibatch:
+    its context words against the center and one set of noise words drawn
+    for the window, as pWord2Vec does (csrc/w2v.h): 1.5x the words/s of one
+    example per pair and, with its own base step, better vectors (README).
     """
 
     def __init__(self, vector_size=100, window=5, min_count=5, sg=0, hs=0, negative=5,
@@ -92,7 +93,7 @@ class StreamingWord2Vec:
                  max_vocab_size=None, cbow_mean=1, ns_exponent=0.75, batch_words=10000,
                  compute_loss=True, lr_schedule="adagrad", lr_horizon=5_000_000,
                  max_token_length=100, lowercase=False, queue_size=1000, adagrad_init=1e-8,
-                 lr_count_tau=LR_COUNT_TAU, count_half_life=None, shared_negatives=False):
+                 lr_count_tau=LR_COUNT_TAU, count_half_life=None, shared_negatives=True):
         self.vector_size, self.window, self.min_count = vector_size, window, min_count
         self.sg, self.hs, self.negative, self.sample = sg, hs, negative, sample
         self.alpha, self.min_alpha, self.workers, self.seed = alpha, min_alpha, workers, seed
@@ -168,8 +169,9 @@ class StreamingWord2Vec:
         real("sample", lambda x: 0 <= x < 1, "a number in [0, 1)")
         if self.lr_schedule not in SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {', '.join(SCHEDULES)}, not {self.lr_schedule!r}")
+        flag("shared_negatives")
         if self.alpha is None:
-            self.alpha = default_alpha(self.lr_schedule, self.sg)
+            self.alpha = default_alpha(self.lr_schedule, self.sg, self._shares_negatives())
         real("alpha", lambda x: x > 0, "a positive number")
         real("min_alpha", lambda x: 0 <= x <= self.alpha, f"a number in [0, alpha={self.alpha}]")
         integer("workers", 1, 256)
@@ -187,7 +189,6 @@ class StreamingWord2Vec:
         real("lr_count_tau", lambda x: 1e-30 <= x <= 1e30, "a positive number of occurrences (1e-30 .. 1e30)")
         if self.count_half_life is not None:
             real("count_half_life", lambda x: 1 <= x <= 1e18, "None or a number of words in [1, 1e18]")
-        flag("shared_negatives")
         integer("max_token_length", 1)
         flag("lowercase")
         integer("queue_size", 1)
@@ -418,8 +419,9 @@ class StreamingWord2Vec:
 
     def _shares_negatives(self) -> bool:
         """shared_negatives applies to skip-gram with negative sampling alone (CBOW
-        already draws one set of noise words per window; HS has none)."""
-        return self.shared_negatives and self.sg == 1 and not self.hs and self.negative > 0
+        already draws one set of noise words per window; with HS the kernel has
+        no shared path)."""
+        return bool(self.shared_negatives) and self.sg == 1 and not self.hs and self.negative > 0
 
     # ------------------------------------------------------------ growth
 
@@ -622,15 +624,18 @@ PARAMS = ("vector_size", "window", "min_count", "sg", "hs", "negative", "sample"
           "lowercase", "queue_size", "adagrad_init", "lr_count_tau", "count_half_life", "shared_negatives")
 
 
-def default_alpha(lr_schedule: str, sg: int = 1) -> float:
-    """The rate ``alpha=None`` stands for. Under AdaGrad its base step: 0.1 for
-    skip-gram (yskip's eta) and 0.2 for CBOW, measured on the benchmark corpus
-    (one pass, README "Learning-rate schedules"); CBOW averages its context
-    into one input, so each context row gets a share of the step, and twice
-    the step is what word2vec.c also gives CBOW. Under SGD word2vec.c's
-    0.025 (skip-gram) and 0.05 (CBOW)."""
+def default_alpha(lr_schedule: str, sg: int = 1, shared_negatives: bool = False) -> float:
+    """The rate ``alpha=None`` stands for. Under AdaGrad its base step, measured
+    on the benchmark corpus (one pass, README "Learning-rate schedules"): 0.1
+    for skip-gram per pair (yskip's eta), 0.2 for skip-gram with shared
+    negatives (0.05 / 0.1 / 0.2 / 0.3 / 0.4 gave analogy .066 / .163 / .184 /
+    .148 / .121, SimLex .220 / .317 / .392 / .360 / .343: one update per
+    output row per window instead of one per pair wants twice the step) and
+    0.2 for CBOW (it averages its context into one input, so each context row
+    gets a share of the step; word2vec.c also gives CBOW twice skip-gram's
+    rate). Under SGD word2vec.c's 0.025 (skip-gram) and 0.05 (CBOW)."""
     if lr_schedule in ADAGRAD_MODES:
-        return 0.1 if sg else 0.2
+        return 0.2 if shared_negatives or not sg else 0.1
     return 0.025 if sg else 0.05
 
 

@@ -75,12 +75,14 @@ def test_constructor_only_stores_settings():
     assert m.stats["vocab_size"] == 0 and m.stats["words_seen"] == 0
 
 
-@pytest.mark.parametrize("schedule,sg,expected", [
-    ("adagrad", 1, 0.1), ("adagrad", 0, 0.2), ("adagrad_coord", 0, 0.2),
-    ("inverse", 1, 0.025), ("inverse", 0, 0.05), ("count", 0, 0.05)])
-def test_default_alpha_per_schedule_and_mode(schedule, sg, expected):
-    """alpha=None is AdaGrad's measured base step (0.1 SG, 0.2 CBOW) or word2vec.c's rate."""
-    m = StreamingWord2Vec(vector_size=8, min_count=1, sg=sg, lr_schedule=schedule, workers=1)
+@pytest.mark.parametrize("schedule,sg,kw,expected", [
+    ("adagrad", 1, {}, 0.2), ("adagrad", 1, {"shared_negatives": False}, 0.1), ("adagrad", 1, {"hs": 1}, 0.1),
+    ("adagrad", 0, {}, 0.2), ("adagrad_coord", 0, {}, 0.2),
+    ("inverse", 1, {}, 0.025), ("inverse", 0, {}, 0.05), ("count", 0, {}, 0.05)])
+def test_default_alpha_per_schedule_and_mode(schedule, sg, kw, expected):
+    """alpha=None is AdaGrad's measured base step (0.2; 0.1 for skip-gram per
+    pair, i.e. without shared negatives or with HS) or word2vec.c's rate."""
+    m = StreamingWord2Vec(vector_size=8, min_count=1, sg=sg, lr_schedule=schedule, workers=1, **kw)
     assert m.alpha == expected and m.get_params()["alpha"] == expected
     assert StreamingWord2Vec(sg=sg, lr_schedule=schedule, alpha=0.3).alpha == 0.3
 
