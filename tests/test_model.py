@@ -552,3 +552,20 @@ def test_count_schedule_gives_the_kernel_current_counts(min_alpha):
     if min_alpha == 0.0125:
         assert m._count0.view.max() == cap == 40.0                     # clamped: rate >= min_alpha
 
+
+
+def test_a_model_saved_before_shared_negatives_keeps_training_per_pair(tmp_path):
+    """A checkpoint whose parameters predate ``shared_negatives`` was trained one
+    example per pair (and its alpha chosen for that): it loads with the option
+    off, not with today's default."""
+    import json
+    from stream_w2v import checkpoint
+    m = StreamingWord2Vec(vector_size=8, min_count=1, sg=1, workers=1, shared_negatives=False, alpha=0.1)
+    m.train([["a", "b", "c", "d"]] * 20)
+    path = os.path.join(m.save(str(tmp_path)), "manifest.json")
+    manifest = json.loads(open(path).read())
+    del manifest["meta"]["params"]["shared_negatives"], manifest["manifest_sha256"]
+    open(path, "wb").write(checkpoint.seal_manifest(manifest))
+    back = StreamingWord2Vec.load(str(tmp_path))
+    assert back.shared_negatives is False and back.alpha == 0.1
+    assert StreamingWord2Vec(sg=1).shared_negatives is True
