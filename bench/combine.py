@@ -19,6 +19,10 @@ from bench import report
 from bench.run import RESULTS_DIR, headline, summarize
 
 
+def _config(row: dict) -> tuple:
+    return row["trainer"], row["mode"], row["threads"], row["passes"]
+
+
 def combine(parts: list[dict]) -> dict:
     corpora = {p["meta"]["corpus"]["sha256"] for p in parts}
     if len(corpora) != 1:
@@ -31,7 +35,10 @@ def combine(parts: list[dict]) -> dict:
     for p in parts:
         trainers += [t for t in report.reported(p["meta"]) if t not in trainers]
     meta["trainers"] = meta["trainers_reported"] = trainers
-    rows = [row for p in parts for row in p["runs"]]
+    rows = []
+    for p in parts:
+        again = {_config(row) for row in p["runs"]}
+        rows = [row for row in rows if _config(row) not in again] + list(p["runs"])
     summary = summarize(rows, trainers)
     return dict(meta=meta, runs=rows, summary=summary, headline=headline(summary))
 

@@ -116,6 +116,14 @@ def test_runner_end_to_end(corpus, tmp_path):
     assert joined["meta"]["total_s"] == pytest.approx(2 * saved["meta"]["total_s"])
     text = readme.read_text()
     assert "| SG-NS | 1 | 5 |" in text and "&& python -m bench --passes 5" in text
+    # A later part measuring a configuration again replaces its rows.
+    again = json.loads(json.dumps(saved))
+    for row in again["runs"]:
+        row["words_per_sec"] *= 2
+    rerun = bench_combine.combine([saved, other, again])
+    assert len(rerun["runs"]) == 4
+    assert sorted(r["words_per_sec"] for r in rerun["runs"] if r["passes"] == 1) == \
+        sorted(2 * r["words_per_sec"] for r in saved["runs"])
     other["meta"]["corpus"] = dict(other["meta"]["corpus"], sha256="0" * 64)
     with pytest.raises(ValueError, match="corpora"):
         bench_combine.combine([saved, other])

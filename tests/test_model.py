@@ -569,3 +569,30 @@ def test_a_model_saved_before_shared_negatives_keeps_training_per_pair(tmp_path)
     back = StreamingWord2Vec.load(str(tmp_path))
     assert back.shared_negatives is False and back.alpha == 0.1
     assert StreamingWord2Vec(sg=1).shared_negatives is True
+
+
+def test_the_fast_path_is_the_one_in_use(monkeypatch):
+    """Fails if training silently falls back: the best ISA of this CPU is the
+    one dispatched (AVX2 where there is one, unless STREAM_W2V_KERNEL forces
+    another), every batch is one C call (not one per sentence or token), and
+    default skip-gram NS runs the shared-negatives kernel."""
+    from stream_w2v import _native
+    info = _native.kernel_info()
+    if not info["forced_by_env"] and "avx2" in info["available"]:
+        assert info["isa"] == "avx2"
+    calls = []
+    real = _native.KernelModel.train
+
+    def spy(self, words, ends, **kw):
+        calls.append((len(words), kw["shared_negatives"]))
+        return real(self, words, ends, **kw)
+
+    monkeypatch.setattr(_native.KernelModel, "train", spy)
+    docs = zipf_docs(400, 3, vocab=300)
+    m = StreamingWord2Vec(vector_size=16, min_count=2, sg=1, workers=1, batch_words=2000)
+    m.train(docs)
+    assert calls and all(shared for _, shared in calls)
+    assert len(calls) == m.counters["batches"] and sum(n for n, _ in calls) >= 0.9 * m.stats["words_seen"]
+    calls.clear()
+    StreamingWord2Vec(vector_size=16, min_count=2, sg=1, hs=1, negative=0, workers=1).train(docs)
+    assert calls and not any(shared for _, shared in calls)   # HS: per pair
