@@ -263,11 +263,18 @@ class StreamingWord2Vec:
 
     # ------------------------------------------------------------ training
 
-    def train(self, corpus_iterable, epochs: int = 1, total_words: int | None = None):
+    def train(self, corpus_iterable, epochs: int = 1, total_words: int | None = None, *,
+              count_words: bool = True):
         """Train on an iterable of documents (strings or token lists), endless or not.
 
         Call it again and again: training continues. ``epochs > 1`` needs a
-        re-iterable corpus (a list, a file-backed iterable). With
+        re-iterable corpus (a list, a file-backed iterable); the words are
+        counted in the first epoch only, as gensim's vocabulary comes from one
+        scan: later epochs re-read text already counted, so they neither
+        promote words nor move the counts and tables (without this a word
+        seen once per epoch would reach min_count=5 in the fifth).
+        ``count_words=False`` does the same for a whole call (a later pass of
+        the caller's own). With
         ``total_words`` (words per epoch) the learning rate decays linearly
         over ``total_words * epochs`` as in gensim; otherwise it follows the
         stream schedule. Returns the stats once every batch is in the matrices.
@@ -292,10 +299,10 @@ class StreamingWord2Vec:
         feeder = self._feeder
         if feeder is not None and not feeder.is_feeder_thread():
             with feeder.paused():
-                return self._train(corpus_iterable, epochs, total_words)
-        return self._train(corpus_iterable, epochs, total_words)
+                return self._train(corpus_iterable, epochs, total_words, count_words)
+        return self._train(corpus_iterable, epochs, total_words, count_words)
 
-    def _train(self, corpus_iterable, epochs: int = 1, total_words: int | None = None):
+    def _train(self, corpus_iterable, epochs: int = 1, total_words: int | None = None, count_words: bool = True):
         """One training run: holds the run lock; each batch is prepared and handed
         over under the batch lock, so :meth:`save` sees whole batches only."""
         with self._call_lock:
@@ -305,10 +312,11 @@ class StreamingWord2Vec:
             pool = WorkerPool(self.workers, self._run) if self.workers > 1 else None
             self._pool = pool
             try:
-                for _ in range(epochs):
+                for epoch in range(epochs):
+                    count = count_words and epoch == 0
                     for batch in batches(corpus_iterable, self.batch_words, self.lowercase, self.max_token_length):
                         with self._batch_lock:
-                            job = self._prepare(batch, schedule, start_words)
+                            job = self._prepare(batch, schedule, start_words, count)
                             if job is None:
                                 continue
                             if pool is None:
@@ -376,14 +384,17 @@ class StreamingWord2Vec:
     def __exit__(self, exc_type, exc, tb) -> None:
         self.close()
 
-    def _prepare(self, batch, schedule: Schedule, start_words: int):
+    def _prepare(self, batch, schedule: Schedule, start_words: int, count: bool = True):
         c = self.counters
         c["words_skipped"] += batch.skipped
         c["docs_seen"] += batch.docs
         if not batch.tokens:
             return None
-        ids = self.vocab.update(batch.tokens)
-        if self._decayed is not None:
+        if not count:  # text already counted (a later epoch): look up only
+            ids = self.vocab.lookup(batch.tokens)
+        else:
+            ids = self.vocab.update(batch.tokens)
+        if count and self._decayed is not None:
             self._decayed.add(ids, self.vocab.counts[:len(self.vocab)], len(batch.tokens))
         c["words_seen"] += len(batch.tokens)
         self._grow()

@@ -294,7 +294,7 @@ def run_train(args) -> int:
     def train(lines):
         nonlocal clean
         clean = False
-        model.train(lines)
+        model.train(lines, count_words=epoch == 0)   # later epochs re-read counted text
         clean = True
 
     try:

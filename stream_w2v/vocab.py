@@ -89,6 +89,10 @@ class Vocabulary:
         self.tokens_seen += len(tokens)
         return ids
 
+    def lookup(self, tokens: list[str]) -> np.ndarray:
+        """Row ids of ``tokens`` (-1: not a word), counting nothing."""
+        return _lookup(self.key_to_index, tokens)
+
     def _promote(self, word: str, count: int) -> None:
         row = len(self.index_to_key)
         if row == len(self.counts):

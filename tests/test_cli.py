@@ -122,6 +122,9 @@ def test_epochs_reread_the_files(tmp_path):
     g.write_text("\n".join(make_lines(random.Random(3), 300)) + "\n")
     ok("train", tmp_path / "m", f, *TINY, "--epochs", "3", "-q")
     assert peek(tmp_path / "m")["words_seen"] == 3 * n_words(f.read_bytes())
+    # Counted once, as gensim's vocabulary scan: the vocabulary of one pass.
+    ok("train", tmp_path / "one", f, *TINY, "-q")
+    assert peek(tmp_path / "m")["vocab_size"] == peek(tmp_path / "one")["vocab_size"]
     # The finished run's last epoch number does not cut short a run on other files.
     ok("train", tmp_path / "m", g, "--epochs", "2", "-q")
     assert peek(tmp_path / "m")["words_seen"] == 3 * n_words(f.read_bytes()) + 2 * n_words(g.read_bytes())

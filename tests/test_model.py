@@ -596,3 +596,18 @@ def test_the_fast_path_is_the_one_in_use(monkeypatch):
     calls.clear()
     StreamingWord2Vec(vector_size=16, min_count=2, sg=1, hs=1, negative=0, workers=1).train(docs)
     assert calls and not any(shared for _, shared in calls)   # HS: per pair
+
+
+def test_epochs_count_the_words_once():
+    """train(epochs=3) counts in the first epoch only, as gensim's one vocabulary
+    scan: a word seen once per epoch never reaches min_count=2, and the counts
+    are one pass's; every epoch is still trained (words_seen counts them all)."""
+    docs = [["common", "word", "here"]] * 50 + [["rare", "common"]]
+    m = StreamingWord2Vec(vector_size=8, min_count=2, workers=1)
+    m.train(docs, epochs=3)
+    assert "rare" not in m.wv and m.wv.get_vecattr("common", "count") == 51
+    assert m.stats["words_seen"] == 3 * (150 + 2)
+    again = StreamingWord2Vec(vector_size=8, min_count=2, workers=1)
+    again.train(docs)
+    again.train(docs, count_words=False)
+    assert again.wv.get_vecattr("common", "count") == 51 and "rare" not in again.wv
