@@ -14,7 +14,7 @@ same for every schedule).
 Settings: the benchmark's (bench/child.py ``params``) plus ``lr_schedule``.
 The SGD schedules (inverse, linear, constant) use the benchmark's alpha
 (gensim's: 0.025 in SG); under AdaGrad alpha is a base step, not a learning
-rate, so it is left to the library's default (0.1) as bench/child.py does.
+rate, so it is left to the library's default (0.2 for SG-NS with shared negatives, 0.1 per pair) as bench/child.py does.
 ``linear`` decays from alpha to min_alpha over the corpus's tokens (one pass),
 which is what gensim does for one epoch: the only schedule that needs to know
 the stream's length in advance.

@@ -270,7 +270,7 @@ def test_stream_schedules_and_usable(small_corpus, tmp_path):
         log=lambda *_: None)
     runs = results["curve"]["runs"]
     assert list(runs) == ["adagrad", "linear"] and "reference" not in results["curve"]
-    assert runs["adagrad"]["settings"]["alpha"] == 0.1  # AdaGrad keeps its own base step
+    assert runs["adagrad"]["settings"]["alpha"] == 0.2  # AdaGrad keeps its own base step (SG-NS, shared negatives)
     assert runs["linear"]["settings"]["alpha"] == 0.025 and runs["linear"]["settings"]["total_words"] == corpus["tokens"]
     for run in runs.values():
         assert [p["fraction"] for p in run["points"]] == [0.1, 0.5, 1.0]
