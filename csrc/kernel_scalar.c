@@ -40,5 +40,20 @@ static inline void vec_lincomb(const float *c, int32_t cs, const float *const *x
     }
 }
 
+/* vec_lincomb that also returns |y|^2, summed from the values it stores, i
+ * ascending: vec_dot(y, y, dim) above bit for bit. */
+static inline float vec_lincomb_sq(const float *c, int32_t cs, const float *const *x, int32_t n,
+                                   float *restrict y, int32_t dim)
+{
+    float q = 0.0f;
+    for (int32_t i = 0; i < dim; i++) {
+        float s = 0.0f;
+        for (int32_t k = 0; k < n; k++) s += c[(int64_t)k * cs] * x[k][i];
+        y[i] = s;
+        q += s * s;
+    }
+    return q;
+}
+
 #define W2V_ISA_NAME scalar
 #include "train_impl.h"

@@ -7,6 +7,8 @@
  *   void  vec_lincomb(const float *c, int32_t cs, const float *const *x, int32_t n,
  *                     float *y, int32_t dim);
  *         y = sum_k c[k*cs] x[k], k ascending from 0 (as n axpys into a zeroed y)
+ *   float vec_lincomb_sq(same arguments): vec_lincomb, and returns |y|^2 summed
+ *         from the values it stores, rounded as vec_dot(y, y, dim)
  * and W2V_ISA_NAME (scalar, avx2, avx512); this file then defines
  *   w2v_train_batch_<isa>, w2v_dot_<isa>, w2v_axpy_<isa>, w2v_adagrad_<isa>.
  * Plain SGD (W2V_LR_SGD) runs exactly the operations it ran before the AdaGrad
@@ -219,6 +221,7 @@ typedef struct {
     float *G;                 /* max_in x (negative + 1): g_jk at j * n_out + k */
     float *E;                 /* max_in rows: -dE/dh_j */
     float *F;                 /* negative + 1 rows: -dE/du_k */
+    float *q;                 /* W2V_LR_ADAGRAD_ROW: |E_j|^2 (max_in), then |F_k|^2 */
     size_t stride;            /* floats per row of E and F */
 } sg_shared_scratch;
 
@@ -250,6 +253,10 @@ static double train_sg_shared(const w2v_model *m, const w2v_params *p, const int
             s->in[n_in] = m->syn0 + (int64_t)sen[j] * dim;
             s->ctx[n_in++] = sen[j];
         }
+    /* The input rows' accumulators are read only in the write phase: fetch
+     * them now, as the output rows' are (prefetch_output). */
+    if (mode == W2V_LR_ADAGRAD_ROW)
+        for (int32_t a = 0; a < n_in; a++) __builtin_prefetch(m->syn0_acc + s->ctx[a], 1, 3);
     if (n_in == 0) return 0.0;
     const int32_t center = sen[i];
     s->outw[n_out++] = center;
@@ -264,7 +271,11 @@ static double train_sg_shared(const w2v_model *m, const w2v_params *p, const int
     /* Read phase: every g_jk, then E_j = sum_k g_jk u_k and F_k = sum_j g_jk h_j,
      * each summed in registers (vec_lincomb) in the order of w2v.h. SGD folds
      * alpha into g (so E and F carry it); the other modes keep g unscaled
-     * (times 1.0f: exact). */
+     * (times 1.0f: exact). Per-row AdaGrad also takes |E_j|^2 and |F_k|^2
+     * from the registers (vec_lincomb_sq, the same value as vec_dot(x, x))
+     * instead of reading E and F again in the write phase. */
+    const int per_row = mode == W2V_LR_ADAGRAD_ROW;
+    float *qE = s->q, *qF = s->q + (per_row ? n_in : 0);
     const float scale = mode == W2V_LR_SGD ? alpha : 1.0f;
     const size_t stride = s->stride;
     double loss = 0.0;
@@ -275,10 +286,16 @@ static double train_sg_shared(const w2v_model *m, const w2v_params *p, const int
             gj[k] = ((k == 0 ? 1.0f : 0.0f) - w2v_sigmoid_fast(f)) * scale;
             if (p->compute_loss) loss += (double)w2v_log1pexp_fast(k == 0 ? -f : f);
         }
-        vec_lincomb(gj, 1, s->outr, n_out, s->E + stride * (size_t)a, dim);
+        if (per_row)
+            qE[a] = vec_lincomb_sq(gj, 1, s->outr, n_out, s->E + stride * (size_t)a, dim);
+        else
+            vec_lincomb(gj, 1, s->outr, n_out, s->E + stride * (size_t)a, dim);
     }
     for (int32_t k = 0; k < n_out; k++)
-        vec_lincomb(s->G + k, n_out, s->in, n_in, s->F + stride * (size_t)k, dim);
+        if (per_row)
+            qF[k] = vec_lincomb_sq(s->G + k, n_out, s->in, n_in, s->F + stride * (size_t)k, dim);
+        else
+            vec_lincomb(s->G + k, n_out, s->in, n_in, s->F + stride * (size_t)k, dim);
     /* Write phase: the output rows, then the input rows, each along its own sum. */
     for (int32_t k = 0; k < n_out; k++) {
         const int32_t word = s->outw[k];
@@ -292,7 +309,7 @@ static double train_sg_shared(const w2v_model *m, const w2v_params *p, const int
             vec_adagrad(1.0f, x, alpha, acc_row(m->syn1neg_acc, word, dim, mode), u, dim);
         else
             vec_axpy(adagrad_row_coef(acc_row(m->syn1neg_acc, word, dim, mode), 1.0f,
-                                      vec_dot(x, x, dim) / (float)dim, alpha), x, u, dim);
+                                      qF[k] / (float)dim, alpha), x, u, dim);
     }
     for (int32_t a = 0; a < n_in; a++) {
         const int32_t word = s->ctx[a];
@@ -303,8 +320,7 @@ static double train_sg_shared(const w2v_model *m, const w2v_params *p, const int
         else if (mode == W2V_LR_COUNT)
             vec_axpy(count_rate(alpha, m->syn0_count[word], p->count_tau), x, h, dim);
         else
-            adagrad_input(m, mode, word, x, 1.0f, alpha,
-                          mode == W2V_LR_ADAGRAD_ROW ? vec_dot(x, x, dim) / (float)dim : 0.0f);
+            adagrad_input(m, mode, word, x, 1.0f, alpha, per_row ? qE[a] / (float)dim : 0.0f);
     }
     out->examples += n_in;
     out->terms += (int64_t)n_in * n_out;
@@ -370,7 +386,7 @@ int W2V_FN(w2v_train_batch)(const w2v_model *m, const w2v_params *p, const w2v_b
      * and negative + 1 outputs (their ids, row pointers, error rows and the
      * inputs x outputs matrix of g), only when that path runs. */
     const int shared = p->shared_negatives && p->sg && !p->hs && p->negative > 0;
-    sg_shared_scratch sc = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, row / sizeof(float)};
+    sg_shared_scratch sc = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, row / sizeof(float)};
     if (shared) {
         int64_t max_in = longest - 1 < 2 * (int64_t)p->window ? longest - 1 : 2 * (int64_t)p->window;
         if (max_in < 1) max_in = 1;
@@ -382,9 +398,10 @@ int W2V_FN(w2v_train_batch)(const w2v_model *m, const w2v_params *p, const w2v_b
         sc.G = malloc(sizeof(float) * (size_t)max_in * n_out);
         sc.E = aligned_alloc(64, row * (size_t)max_in);
         sc.F = aligned_alloc(64, row * n_out);
-        if (!sc.ctx || !sc.outw || !sc.in || !sc.outr || !sc.G || !sc.E || !sc.F) {
+        sc.q = malloc(sizeof(float) * ((size_t)max_in + n_out));
+        if (!sc.ctx || !sc.outw || !sc.in || !sc.outr || !sc.G || !sc.E || !sc.F || !sc.q) {
             free(sc.ctx); free(sc.outw); free(sc.in); free(sc.outr); free(sc.G);
-            free(sc.E); free(sc.F);
+            free(sc.E); free(sc.F); free(sc.q);
             free(h); free(sen); free(raw); free(noise);
             return W2V_ERR_NOMEM;
         }
@@ -414,7 +431,7 @@ int W2V_FN(w2v_train_batch)(const w2v_model *m, const w2v_params *p, const w2v_b
         start = end;
     }
     free(sc.ctx); free(sc.outw); free(sc.in); free(sc.outr); free(sc.G);
-    free(sc.E); free(sc.F);
+    free(sc.E); free(sc.F); free(sc.q);
     free(h); free(sen); free(raw); free(noise);
     return W2V_OK;
 }
