@@ -285,6 +285,8 @@ class StreamingWord2Vec:
         """
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"epochs must be a positive integer, not {epochs!r}")
+        if not isinstance(count_words, bool):
+            raise TypeError(f"count_words must be True or False, not {count_words!r}")
         if total_words is not None and (isinstance(total_words, bool) or not isinstance(total_words, (int, np.integer))
                                         or total_words < 1):
             raise ValueError(f"total_words must be None or a positive integer (words per epoch), not {total_words!r}")

@@ -611,3 +611,5 @@ def test_epochs_count_the_words_once():
     again.train(docs)
     again.train(docs, count_words=False)
     assert again.wv.get_vecattr("common", "count") == 51 and "rare" not in again.wv
+    with pytest.raises(TypeError, match="count_words"):
+        again.train(docs, count_words="no")
