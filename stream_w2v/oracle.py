@@ -627,22 +627,22 @@ def apply_shared_example(ex: Example, syn0, syn1neg, *, clamp: float | None = MA
     E = G @ U
     F = G.T @ H
     loss = sum(log1pexp(-f if L == 1 else f) for zr in Z for f, L in zip(zr, labels))
-    alpha = ex.alpha
     for (row, _), x in zip(ex.ns, F):
-        if lr_mode == "sgd":
-            syn1neg[row] += alpha * x
-        elif lr_mode == "count":
-            syn1neg[row] += count_rate(alpha, float(nn[row]), count_tau) * x
-        else:
-            adagrad_update(syn1neg, accn, row, -x, alpha, lr_mode)
+        _step_along(syn1neg, accn, nn, row, x, ex.alpha, lr_mode, count_tau)
     for c, x in zip(ex.inputs, E):
-        if lr_mode == "sgd":
-            syn0[c] += alpha * x
-        elif lr_mode == "count":
-            syn0[c] += count_rate(alpha, float(n0[c]), count_tau) * x
-        else:
-            adagrad_update(syn0, acc0, c, -x, alpha, lr_mode)
+        _step_along(syn0, acc0, n0, c, x, ex.alpha, lr_mode, count_tau)
     return float(loss)
+
+
+def _step_along(mat, acc, counts, row, x, alpha, lr_mode, count_tau) -> None:
+    """Row ``row`` of ``mat`` moves along ``x`` (its summed gradient) by the rule:
+    ``alpha x`` (SGD), its count's rate times ``x``, or the AdaGrad step."""
+    if lr_mode == "sgd":
+        mat[row] += alpha * x
+    elif lr_mode == "count":
+        mat[row] += count_rate(alpha, float(counts[row]), count_tau) * x
+    else:
+        adagrad_update(mat, acc, row, -x, alpha, lr_mode)
 
 
 def train_batch_oracle(syn0, syn1, syn1neg, words, sentence_ends, *, sg: int, hs: int,

@@ -765,15 +765,22 @@ def test_adagrad_bound_is_tight_enough(lr_mode, g0, eta, monkeypatch):
     rule: a wrong rule cannot hide in the tolerance)."""
     mats, words, ends, kw = _adagrad_case(lr_mode, g0, eta)
     b = adagrad_error_bounds(mats, words, ends, kw)
+    assert_bound_tight(mats, words, ends, kw, b, monkeypatch, "adagrad_update", _old_accumulator_update)
+
+
+def assert_bound_tight(mats, words, ends, kw, b, monkeypatch, name, wrong_rule):
+    """Every row's bound ``b`` (2-norm) is < 1/100 of what the batch moves the
+    row (syn0, syn1neg); the kernel is within it of the oracle, and outside it
+    of an oracle whose ``name`` is replaced by ``wrong_rule``."""
     want = oracle.train_batch_oracle(*mats, words, ends, **kw)
     for before, after, bound in ((mats[0], want.syn0, b.err[0]), (mats[2], want.syn1neg, b.err[2])):
         moved = np.sqrt(((after - before) ** 2).sum(axis=1))
         row_bound = np.sqrt((bound ** 2).sum(axis=1))
         assert moved.min() > 0                                  # every row trained
         assert np.all(row_bound < moved / 100), (row_bound / moved).max()
-    got, got_acc, _ = run_kernel_acc(mats, words, ends, kw)
+    got, _, _ = run_kernel_acc(mats, words, ends, kw)
     assert_entries_within_bounds(got, (want.syn0, None, want.syn1neg), b.err, "right rule")
-    monkeypatch.setattr(oracle, "adagrad_update", _old_accumulator_update)
+    monkeypatch.setattr(oracle, name, wrong_rule)
     wrong = oracle.train_batch_oracle(*mats, words, ends, **kw)
     with pytest.raises(AssertionError, match="derived bound"):
         assert_entries_within_bounds(got, (wrong.syn0, None, wrong.syn1neg), b.err, "wrong rule")
@@ -1210,18 +1217,7 @@ def test_shared_bound_is_tight_enough(lr_mode, monkeypatch):
         mats, words, ends, kw = _adagrad_case(lr_mode, 1.0, 0.1)
     kw["shared_negatives"] = True
     b = shared_error_bounds(mats, words, ends, kw)
-    want = oracle.train_batch_oracle(*mats, words, ends, **kw)
-    for before, after, bound in ((mats[0], want.syn0, b.err[0]), (mats[2], want.syn1neg, b.err[2])):
-        moved = np.sqrt(((after - before) ** 2).sum(axis=1))
-        row_bound = np.sqrt((bound ** 2).sum(axis=1))
-        assert moved.min() > 0                                  # every row trained
-        assert np.all(row_bound < moved / 100), (row_bound / moved).max()
-    got, _, _ = run_kernel_acc(mats, words, ends, kw)
-    assert_entries_within_bounds(got, (want.syn0, None, want.syn1neg), b.err, "right rule")
-    monkeypatch.setattr(oracle, "apply_shared_example", _shared_per_pair_reads)
-    wrong = oracle.train_batch_oracle(*mats, words, ends, **kw)
-    with pytest.raises(AssertionError, match="derived bound"):
-        assert_entries_within_bounds(got, (wrong.syn0, None, wrong.syn1neg), b.err, "wrong rule")
+    assert_bound_tight(mats, words, ends, kw, b, monkeypatch, "apply_shared_example", _shared_per_pair_reads)
 
 
 def test_sgd_ignores_accumulators():
