@@ -71,7 +71,7 @@ def _train_parser(sub):
                         "for text whose word frequencies drift (default: lifetime counts, as word2vec.c)")
     p.add_argument("--shared-negatives", action=argparse.BooleanOptionalAction, default=None,
                    help="skip-gram NS: one set of noise words per window, trained as one minibatch "
-                        "(on by default: 1.5x faster than one example per pair)")
+                        "(on by default: 1.4-1.5x the words/s of one example per pair)")
     p.add_argument("--workers", "--threads", dest="workers", type=_positive_int, metavar="N", help="training threads (2)")
     p.add_argument("--max-vocab", dest="max_vocab_size", type=_positive_int, metavar="N",
                    help="bound on candidate words being counted")

@@ -84,7 +84,7 @@ class StreamingWord2Vec:
     skip-gram with negative sampling only, ignored otherwise, as gensim
     ignores cbow_mean under skip-gram) trains each center as one minibatch:
     its context words against the center and one set of noise words drawn
-    for the window, as pWord2Vec does (csrc/w2v.h): 1.5x the words/s of one
+    for the window, as pWord2Vec does (csrc/w2v.h): 1.4-1.5x the words/s of one
     example per pair and, with its own base step, better vectors (README).
     """
 
