@@ -225,6 +225,52 @@ void w2v_axpy(float a, const float *x, float *y, int32_t n);
 /* Per-coordinate AdaGrad step of y with gradient step x' = s*x (x, G, y distinct):
  * for every k: t = s*x[k]; G[k] += t*t; y[k] += eta * (t / sqrt(G[k])). */
 void w2v_adagrad(float s, const float *x, float eta, float *G, float *y, int32_t n);
+/* ---- Text: from UTF-8 bytes to token ids (word_table.c, tokenize.c) ----
+ * So that reading text costs no Python per token, the vocabulary's keys are
+ * also held in a C hash table and documents are split and looked up in one
+ * call per batch (with the GIL released). Keys are the words' UTF-8 bytes
+ * (Python's encode("utf-8", "surrogatepass"), so any str has one encoding
+ * and two strs are equal iff their bytes are). */
+typedef struct w2v_words w2v_words;  /* opaque: word bytes -> row id */
+
+w2v_words *w2v_words_new(void);      /* NULL when out of memory */
+void w2v_words_free(w2v_words *words);
+/* Adds key -> id (id >= 0, key not yet present: the caller checks).
+ * W2V_OK or W2V_ERR_NOMEM (then the table is unchanged). */
+int w2v_words_add(w2v_words *words, const char *key, int64_t len, int32_t id);
+/* The id of key, or -1. */
+int32_t w2v_words_get(const w2v_words *words, const char *key, int64_t len);
+int64_t w2v_words_size(const w2v_words *words);
+
+typedef struct {
+    int64_t tokens;          /* ids written */
+    int64_t sentences;       /* sentence ends written */
+    int64_t unknown;         /* tokens not in the table */
+    int64_t unknown_bytes;   /* bytes written to unknown_text */
+    int64_t skipped;         /* tokens longer than max_chars: dropped */
+} w2v_tokenized;
+
+/* Splits documents into tokens exactly as Python's str.split() splits the
+ * decoded text (the whitespace is Python's: ASCII 9-13, 28-32 and the UTF-8
+ * encodings of U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029,
+ * U+202F, U+205F, U+3000) and looks each token up.
+ *  - Document d is text[doc_ends[d-1] .. doc_ends[d]) (doc_ends ascending,
+ *    the last <= text_len). Each is one sentence, cut every max_sentence
+ *    tokens (a document of 0 tokens still ends one, empty, sentence).
+ *  - A token of more than max_chars code points (bytes that are not UTF-8
+ *    continuation bytes) is dropped and counted in skipped, after the cut.
+ *  - ids[t]: the token's id, or -1 if it is not in the table; then its
+ *    position t goes to unknown_pos and its bytes, followed by one '\n', to
+ *    unknown_text (a token never holds a '\n', so the caller can split them).
+ *  - sentence_ends: ascending exclusive ends into ids.
+ * Sizes the caller provides: ids, unknown_pos: text_len entries;
+ * unknown_text: text_len + n_docs bytes; sentence_ends: n_docs +
+ * text_len / max_sentence + 1 entries (max_sentence >= 1). Never fails. */
+void w2v_tokenize(const w2v_words *words, const char *text, int64_t text_len,
+                  const int64_t *doc_ends, int64_t n_docs,
+                  int64_t max_chars, int64_t max_sentence,
+                  int32_t *ids, int64_t *sentence_ends, int32_t *unknown_pos,
+                  char *unknown_text, w2v_tokenized *out);
 /* CDEF-END */
 
 #endif

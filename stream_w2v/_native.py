@@ -542,3 +542,89 @@ def train_batch(syn0, syn1, syn1neg, words, sentence_ends, *, points=None, codes
                         syn0_acc=syn0_acc, syn1_acc=syn1_acc, syn1neg_acc=syn1neg_acc,
                         syn0_count=syn0_count, syn1_count=syn1_count, syn1neg_count=syn1neg_count)
     return model.train(words, sentence_ends, **kwargs)
+
+
+# ---------------------------------------------------------------- text
+
+#: Token positions are int32 in C: a text longer than this is refused.
+MAX_TEXT_BYTES = 2**31 - 2**20
+
+
+class Tokenized(NamedTuple):
+    ids: np.ndarray            # int32 per kept token: its id, -1 when not in the table
+    sentence_ends: np.ndarray  # int64, ascending exclusive ends into ids
+    unknown_pos: np.ndarray    # int64 positions in ids of the tokens not in the table
+    unknown: list              # their text, in the same order
+    skipped: int               # tokens longer than max_chars, dropped
+
+
+def _encode(word: str) -> bytes:
+    if not isinstance(word, str):
+        raise TypeError(f"a word must be a str, not {type(word).__name__}")
+    return word.encode("utf-8", "surrogatepass")
+
+
+class WordTable:
+    """The vocabulary's words in a C hash table (csrc/word_table.c), for :meth:`tokenize`.
+
+    Only grows. Not thread-safe: one thread adds and tokenizes (the model's
+    batch preparation, under its batch lock).
+    """
+
+    def __init__(self):
+        ptr = lib.w2v_words_new()
+        if ptr == ffi.NULL:
+            raise MemoryError("could not allocate the word table")
+        self._ptr = ffi.gc(ptr, lib.w2v_words_free)
+
+    def __len__(self) -> int:
+        return int(lib.w2v_words_size(self._ptr))
+
+    def get(self, word: str) -> int:
+        key = _encode(word)
+        return int(lib.w2v_words_get(self._ptr, key, len(key)))
+
+    def add(self, word: str, word_id: int) -> None:
+        key = _encode(word)
+        if isinstance(word_id, bool) or not isinstance(word_id, (int, np.integer)) or not 0 <= word_id < 2**31:
+            raise ValueError(f"word id must be an integer in [0, 2**31), not {word_id!r}")
+        if len(key) >= 2**31:
+            raise ValueError("a word of 2 GiB or more cannot be a key")
+        if lib.w2v_words_get(self._ptr, key, len(key)) >= 0:
+            raise ValueError(f"{word!r:.60} is already in the word table")
+        if lib.w2v_words_add(self._ptr, key, len(key), int(word_id)) != lib.W2V_OK:
+            raise MemoryError("could not grow the word table")
+
+    def tokenize(self, text: bytes, doc_ends, max_chars: int, max_sentence: int) -> Tokenized:
+        """Split and look up documents held back to back in ``text`` (UTF-8, as
+        ``str.encode("utf-8", "surrogatepass")`` gives it); document d ends at
+        byte ``doc_ends[d]``. Tokens are ``str.split()``'s; see w2v_tokenize in
+        csrc/w2v.h for the sentences and the dropped long tokens."""
+        if not isinstance(text, bytes):
+            raise TypeError(f"text must be bytes, not {type(text).__name__}")
+        if len(text) > MAX_TEXT_BYTES:
+            raise ValueError(f"text of {len(text)} bytes is more than one call takes ({MAX_TEXT_BYTES})")
+        ends = np.ascontiguousarray(doc_ends, dtype=np.int64)
+        if ends.ndim != 1 or (len(ends) and (ends[0] < 0 or ends[-1] > len(text) or np.any(np.diff(ends) < 0))):
+            raise ValueError("doc_ends must be ascending byte offsets within text")
+        for name, value in (("max_chars", max_chars), ("max_sentence", max_sentence)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, not {value!r}")
+        n = len(text)
+        ids = np.empty(max(n, 1), np.int32)
+        unknown_pos = np.empty(max(n, 1), np.int32)
+        sentence_ends = np.empty(len(ends) + n // int(max_sentence) + 1, np.int64)
+        unknown_text = bytearray(n + len(ends) + 1)
+        out = ffi.new("w2v_tokenized *")
+        lib.w2v_tokenize(self._ptr, text, n, ffi.from_buffer("int64_t[]", ends), len(ends),
+                         min(int(max_chars), 2**62), min(int(max_sentence), 2**62),
+                         ffi.from_buffer("int32_t[]", ids, require_writable=True),
+                         ffi.from_buffer("int64_t[]", sentence_ends, require_writable=True),
+                         ffi.from_buffer("int32_t[]", unknown_pos, require_writable=True),
+                         ffi.from_buffer("char[]", unknown_text, require_writable=True), out)
+        try:
+            unknown = bytes(unknown_text[:out.unknown_bytes]).decode("utf-8", "surrogatepass").split("\n")[:-1]
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"text is not UTF-8: {exc}") from None
+        return Tokenized(ids[:out.tokens], sentence_ends[:out.sentences],
+                         unknown_pos[:out.unknown].astype(np.int64), unknown, int(out.skipped))

@@ -35,7 +35,7 @@ from stream_w2v.matrices import GrowableRows
 from stream_w2v.recent_counts import RecentCounts
 from stream_w2v.sampling import keep_probabilities, noise_weights
 from stream_w2v.schedule import ADAGRAD_MODES, KERNEL_MODES, SCHEDULES, Schedule
-from stream_w2v.tokenize import batches, check_document
+from stream_w2v.tokenize import MAX_SENTENCE, TextBatch, batches, check_document
 from stream_w2v.vocab import Vocabulary
 from stream_w2v.workers import WorkerPool
 
@@ -387,18 +387,15 @@ class StreamingWord2Vec:
         self.close()
 
     def _prepare(self, batch, schedule: Schedule, start_words: int, count: bool = True):
+        ids, ends, skipped = self._read(batch, count)
         c = self.counters
-        c["words_skipped"] += batch.skipped
+        c["words_skipped"] += skipped
         c["docs_seen"] += batch.docs
-        if not batch.tokens:
+        if not len(ids):
             return None
-        if not count:  # text already counted (a later epoch): look up only
-            ids = self.vocab.lookup(batch.tokens)
-        else:
-            ids = self.vocab.update(batch.tokens)
         if count and self._decayed is not None:
-            self._decayed.add(ids, self.vocab.counts[:len(self.vocab)], len(batch.tokens))
-        c["words_seen"] += len(batch.tokens)
+            self._decayed.add(ids, self.vocab.counts[:len(self.vocab)], len(ids))
+        c["words_seen"] += len(ids)
         self._grow()
         self._count_batch(ids)
         self._refresh_tables()
@@ -406,11 +403,20 @@ class StreamingWord2Vec:
             return None  # no word has reached min_count yet
         done = c["words_done"] - start_words
         alpha0 = schedule.rate(done)
-        alpha1 = schedule.rate(done + len(batch.tokens))
-        c["words_done"] += len(batch.tokens)
+        alpha1 = schedule.rate(done + len(ids))
+        c["words_done"] += len(ids)
         rng = _splitmix64((self.seed << 32) ^ c["batches"])
         c["batches"] += 1
-        return (self._kernel, ids, np.asarray(batch.ends, dtype=np.int64), alpha0, alpha1, rng)
+        return (self._kernel, ids, ends, alpha0, alpha1, rng)
+
+    def _read(self, batch, count: bool) -> tuple[np.ndarray, np.ndarray, int]:
+        """(ids, sentence ends, tokens skipped) of a batch; with ``count`` the
+        vocabulary counts it (a later epoch only looks its text up)."""
+        if isinstance(batch, TextBatch):
+            tok = self.vocab.read(batch.text, batch.doc_ends, self.max_token_length, MAX_SENTENCE, count)
+            return tok.ids, tok.sentence_ends, tok.skipped
+        ids = self.vocab.update(batch.tokens) if count else self.vocab.lookup(batch.tokens)
+        return ids, np.asarray(batch.ends, dtype=np.int64), batch.skipped
 
     def _run(self, job):
         kernel, ids, ends, alpha0, alpha1, rng = job

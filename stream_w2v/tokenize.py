@@ -1,11 +1,22 @@
-"""From documents to token batches.
+"""From documents to batches.
 
-A document is a string (split on whitespace, like word2vec.c) or a sequence
-of string tokens (like gensim). Documents longer than ``MAX_SENTENCE`` tokens
-are cut into sentences of that length (gensim's limit), so a single huge line
-costs bounded work per window. Tokens longer than ``max_token_length``
-characters are skipped and counted: they are never words, and a 1 MB token
-must not become a vocabulary key.
+A document is a string (split on whitespace as ``str.split()`` splits it, like
+word2vec.c) or a sequence of string tokens (like gensim). Documents longer
+than ``MAX_SENTENCE`` tokens are cut into sentences of that length (gensim's
+limit), so a single huge line costs bounded work per window. Tokens longer
+than ``max_token_length`` characters are skipped and counted: they are never
+words, and a 1 MB token must not become a vocabulary key.
+
+Strings are not split here: a :class:`TextBatch` keeps them as UTF-8 bytes,
+and the vocabulary splits and looks them up in C, one call per batch without
+the GIL (csrc/tokenize.c; same tokens as ``str.split()``). A text batch is
+closed once its strings hold ``batch_words`` tokens by a cheap count (the
+spaces of each string plus one: a C call per string, none per token), or
+``MAX_BYTES_PER_WORD * batch_words`` bytes (text with few spaces). A string
+longer than ``MAX_DOC_BYTES`` is cut into pieces of at most that size at
+whitespace (each piece a sentence), so one batch never holds more. Token
+lists (and bytes, decoded with errors="replace") keep the Python path:
+:class:`TokenBatch`.
 """
 from __future__ import annotations
 
@@ -15,6 +26,17 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 MAX_SENTENCE = 10_000
+MAX_BYTES_PER_WORD = 32
+MAX_DOC_BYTES = 1 << 20
+
+
+@dataclass
+class TextBatch:
+    """Strings as UTF-8 bytes, back to back; document d ends at ``doc_ends[d]``."""
+    text: bytes
+    doc_ends: np.ndarray
+    docs: int
+    skipped: int = 0
 
 
 @dataclass
@@ -41,39 +63,87 @@ def check_document(doc):
     return tokens
 
 
-def doc_tokens(doc, lowercase: bool) -> list[str]:
-    doc = check_document(doc)
-    if isinstance(doc, bytes):
-        doc = doc.decode("utf-8", errors="replace")
-    if isinstance(doc, str):
-        return (doc.lower() if lowercase else doc).split()
-    return [t.lower() for t in doc] if lowercase else doc
-
-
 def batches(docs: Iterable, batch_words: int, lowercase: bool = False,
-            max_token_length: int = 100) -> Iterator[TokenBatch]:
-    """Group documents into batches of about ``batch_words`` tokens."""
+            max_token_length: int = 100) -> Iterator[TextBatch | TokenBatch]:
+    """Group documents into batches of about ``batch_words`` tokens, in order.
+
+    Consecutive strings share a :class:`TextBatch`, consecutive token lists a
+    :class:`TokenBatch`; a change of kind closes the batch in hand."""
     if isinstance(docs, (str, bytes)):
         raise TypeError("train() takes an iterable of documents, not a single string; wrap it in a list")
     if not isinstance(docs, Iterable):
         raise TypeError(f"train() takes an iterable of documents, not {type(docs).__name__}")
+    texts = _Texts(batch_words)
     batch = TokenBatch()
     for doc in docs:
-        # The common case (a str) skips the checks: one C call per document.
-        tokens = (doc.lower() if lowercase else doc).split() if type(doc) is str else doc_tokens(doc, lowercase)
+        if type(doc) is not str:   # the common case (a str) skips the checks
+            doc = check_document(doc)
+            if isinstance(doc, bytes):
+                doc = doc.decode("utf-8", errors="replace")
+        if isinstance(doc, str):
+            if batch.docs:
+                yield _drop_long(batch, max_token_length)
+                batch = TokenBatch()
+            yield from texts.add(doc.lower() if lowercase else doc)
+            continue
+        yield from texts.close()
         batch.docs += 1
-        if len(tokens) <= MAX_SENTENCE:
-            batch.tokens += tokens
+        tokens = [t.lower() for t in doc] if lowercase else doc
+        for start in range(0, max(len(tokens), 1), MAX_SENTENCE):
+            batch.tokens += tokens[start:start + MAX_SENTENCE]
             batch.ends.append(len(batch.tokens))
-        else:
-            for start in range(0, len(tokens), MAX_SENTENCE):
-                batch.tokens += tokens[start:start + MAX_SENTENCE]
-                batch.ends.append(len(batch.tokens))
         if len(batch.tokens) >= batch_words:
             yield _drop_long(batch, max_token_length)
             batch = TokenBatch()
+    yield from texts.close()
     if batch.docs:
         yield _drop_long(batch, max_token_length)
+
+
+class _Texts:
+    """The strings of the text batch in hand, encoded."""
+
+    def __init__(self, batch_words: int):
+        self.batch_words = batch_words
+        self.max_bytes = MAX_BYTES_PER_WORD * batch_words
+        self.parts: list[bytes] = []
+        self.size = self.words = self.docs = 0
+
+    def add(self, doc: str) -> Iterator[TextBatch]:
+        data = doc.encode("utf-8", "surrogatepass")   # any str, lone surrogates included
+        self.docs += 1
+        self.words += doc.count(" ") + 1
+        for piece in _pieces(data):
+            self.parts.append(piece)
+            self.size += len(piece)
+            if self.size >= self.max_bytes or self.words >= self.batch_words:
+                yield from self.close()
+
+    def close(self) -> Iterator[TextBatch]:
+        if self.parts:
+            ends = np.cumsum(np.fromiter(map(len, self.parts), dtype=np.int64, count=len(self.parts)))
+            yield TextBatch(b"".join(self.parts), ends, self.docs)
+        self.parts, self.size, self.words, self.docs = [], 0, 0, 0
+
+
+def _pieces(data: bytes) -> list[bytes]:
+    """``data`` cut into pieces of at most MAX_DOC_BYTES, each at a space,
+    newline, tab or carriage return when there is one in its second half (a byte < 0x80 is never
+    inside a multi-byte character), else at a character boundary."""
+    if len(data) <= MAX_DOC_BYTES:
+        return [data]
+    out, start = [], 0
+    while len(data) - start > MAX_DOC_BYTES:
+        end = start + MAX_DOC_BYTES
+        cut = max(data.rfind(c, start + MAX_DOC_BYTES // 2, end) for c in (b" ", b"\n", b"\t", b"\r"))
+        if cut < 0:
+            cut = end
+            while data[cut] & 0xC0 == 0x80:   # not inside a character
+                cut -= 1
+        out.append(data[start:cut])
+        start = cut
+    out.append(data[start:])
+    return out
 
 
 def _drop_long(batch: TokenBatch, limit: int) -> TokenBatch:

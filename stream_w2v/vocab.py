@@ -12,10 +12,12 @@ Two tiers:
   a word frequent enough to matter is still promoted, and a stream of endless
   unique tokens keeps memory flat.
 
-Counting never loops in Python per token: known words are looked up with
-``map`` (C) and counted with ``np.bincount``; only the distinct *unknown* words
-of a batch go through a Python loop, and they become rare as the vocabulary
-settles.
+Counting never loops in Python per token: strings are split and looked up
+in C (:meth:`Vocabulary.read`, through the word table that mirrors
+``key_to_index``), token lists with ``map`` over ``dict.get``; known words are
+counted with ``np.bincount``; only the *unknown* tokens of a batch reach
+Python (as one string, split once) and only their distinct words go through
+a Python loop, and they become rare as the vocabulary settles.
 """
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ from collections import Counter
 from itertools import repeat
 
 import numpy as np
+
+from stream_w2v import _native
 
 
 def pack_strings(words) -> tuple[np.ndarray, np.ndarray]:
@@ -53,6 +57,7 @@ class Vocabulary:
         self.max_vocab_size = max_vocab_size
         self.index_to_key: list[str] = []
         self.key_to_index: dict[str, int] = {}
+        self.table = _native.WordTable()   # the same keys in C, for read()
         self.counts = np.zeros(1024, dtype=np.int64)  # first len(index_to_key) are live
         self.candidates: Counter = Counter()
         self.floor = 0            # Misra-Gries: total subtracted from candidates
@@ -68,14 +73,26 @@ class Vocabulary:
 
     def update(self, tokens: list[str]) -> np.ndarray:
         """Count ``tokens``, promote the words that reach min_count, return their ids (-1: not a word)."""
-        known = self.key_to_index
-        ids = _lookup(known, tokens)
+        ids = _lookup(self.key_to_index, tokens)
+        miss = np.flatnonzero(ids < 0)
+        self._count(ids, miss, list(map(tokens.__getitem__, miss.tolist())))
+        return ids
+
+    def read(self, text: bytes, doc_ends: np.ndarray, max_chars: int, max_sentence: int,
+             count: bool = True) -> _native.Tokenized:
+        """Split and look up a batch of strings in C (:meth:`_native.WordTable.tokenize`);
+        with ``count``, count them as :meth:`update` does (ids of words promoted now filled in)."""
+        tok = self.table.tokenize(text, doc_ends, max_chars, max_sentence)
+        if count:
+            self._count(tok.ids, tok.unknown_pos, tok.unknown)
+        return tok
+
+    def _count(self, ids: np.ndarray, miss: np.ndarray, missed: list[str]) -> None:
+        """Count a batch: ``ids`` (-1 at the positions ``miss``, whose words are ``missed``)."""
         hit = ids >= 0
         self.counts[:len(self)] += np.bincount(ids[hit], minlength=len(self))
-        self.total_words += int(np.count_nonzero(hit))
-        miss = np.flatnonzero(~hit).tolist()
-        if miss:
-            missed = list(map(tokens.__getitem__, miss))
+        self.total_words += len(ids) - len(miss)
+        if missed:
             before = len(self)
             for word, n in Counter(missed).items():  # once per distinct unknown word
                 count = self.candidates.pop(word, 0) + n
@@ -84,10 +101,9 @@ class Vocabulary:
                 else:
                     self.candidates[word] = count
             if len(self) > before:  # words promoted now are trained in this batch
-                ids[miss] = _lookup(known, missed)
+                ids[miss] = _lookup(self.key_to_index, missed)
         self._bound_candidates()
-        self.tokens_seen += len(tokens)
-        return ids
+        self.tokens_seen += len(ids)
 
     def lookup(self, tokens: list[str]) -> np.ndarray:
         """Row ids of ``tokens`` (-1: not a word), counting nothing."""
@@ -99,6 +115,7 @@ class Vocabulary:
             self.counts = np.concatenate([self.counts, np.zeros_like(self.counts)])
         self.counts[row] = count
         self.total_words += count
+        self.table.add(word, row)   # first: if C is out of memory, nothing has changed
         self.index_to_key.append(word)
         self.key_to_index[word] = row
 
@@ -144,6 +161,8 @@ class Vocabulary:
             raise ValueError("vocabulary keys and counts disagree")
         vocab.index_to_key = words
         vocab.key_to_index = {w: i for i, w in enumerate(words)}
+        for i, w in enumerate(words):
+            vocab.table.add(w, i)
         vocab.counts = np.zeros(max(1024, 2 * len(words)), dtype=np.int64)
         vocab.counts[:len(words)] = counts
         cands = unpack_strings(state["cand_keys"], state["cand_offsets"])

@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stream_w2v import sources
+from stream_w2v._native import WordTable
 from stream_w2v.sources import FileSource, iter_sources
 from stream_w2v.tokenize import MAX_SENTENCE, batches
 
@@ -44,13 +45,20 @@ def test_file_reader_takes_any_bytes(tmp_path, small_lines, data):
 @given(docs=st.lists(st.text(max_size=40), max_size=12), batch_words=st.integers(1, 50),
        limit=st.integers(1, 8), lowercase=st.booleans())
 def test_batches_take_any_text(docs, batch_words, limit, lowercase):
-    got = list(batches(docs, batch_words, lowercase=lowercase, max_token_length=limit))
+    got = [_split(b, limit) for b in batches(docs, batch_words, lowercase=lowercase, max_token_length=limit)]
     want = [(d.lower() if lowercase else d).split() for d in docs]
     kept = [t for d in want for t in d if len(t) <= limit]
-    assert [t for b in got for t in b.tokens] == kept
-    assert sum(b.skipped for b in got) == sum(len(d) for d in want) - len(kept)
-    assert sum(b.docs for b in got) == len(docs)
-    for b in got:
-        starts = [0] + b.ends[:-1]
-        assert all(0 < e - s <= MAX_SENTENCE or e == s for s, e in zip(starts, b.ends))
-        assert b.ends == sorted(b.ends) and (not b.ends or b.ends[-1] == len(b.tokens))
+    assert [t for tokens, _, _ in got for t in tokens] == kept
+    assert sum(skipped for _, _, skipped in got) == sum(len(d) for d in want) - len(kept)
+    assert sum(b.docs for b in batches(docs, batch_words)) == len(docs)
+    for tokens, ends, _ in got:
+        starts = [0] + ends[:-1]
+        assert all(0 < e - s <= MAX_SENTENCE or e == s for s, e in zip(starts, ends))
+        assert ends == sorted(ends) and (not ends or ends[-1] == len(tokens))
+
+
+def _split(batch, limit):
+    """(tokens, sentence ends, skipped) of a text batch, split by the C tokenizer
+    (an empty word table hands every token back as text)."""
+    got = WordTable().tokenize(batch.text, batch.doc_ends, limit, MAX_SENTENCE)
+    return got.unknown, got.sentence_ends.tolist(), got.skipped

@@ -169,3 +169,24 @@ def test_pack_unpack_strings(words):
     blob, offsets = pack_strings(words)
     assert blob.dtype == np.uint8 and offsets.dtype == np.int64
     assert unpack_strings(blob, offsets) == words
+
+
+@given(st.lists(st.lists(_TOKEN, max_size=20), max_size=8), st.integers(1, 3),
+       st.one_of(st.none(), st.integers(1, 8)), st.booleans())
+def test_reading_text_in_c_counts_as_token_lists_do(batches, min_count, K, round_trip):
+    """read() (C split and lookup) and update() (token lists) leave the same
+    vocabulary and give the same ids, through promotions, Misra-Gries and a
+    state round trip (which rebuilds the C word table)."""
+    by_text, by_list = Vocabulary(min_count, K), Vocabulary(min_count, K)
+    for i, batch in enumerate(batches):
+        if round_trip and i == len(batches) // 2:
+            by_text = Vocabulary.from_state(by_text.state())
+        text = " ".join(batch).encode("utf-8", "surrogatepass")
+        got = by_text.read(text, np.array([len(text)]), 100, 10_000)
+        assert got.ids.tolist() == by_list.update(batch).tolist()
+        assert by_text.index_to_key == by_list.index_to_key
+        assert dict(by_text.candidates) == dict(by_list.candidates)
+    assert by_text.counts[:len(by_text)].tolist() == by_list.counts[:len(by_list)].tolist()
+    assert (by_text.total_words, by_text.tokens_seen, by_text.floor) == \
+        (by_list.total_words, by_list.tokens_seen, by_list.floor)
+    assert all(by_text.table.get(w) == i for i, w in enumerate(by_text.index_to_key))

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Build the C extension with AddressSanitizer + UBSan (build_ffi.py reads
 # STREAM_W2V_SANITIZE=1) in a temporary copy of the tree -- never over the
-# installed _w2v*.so -- and run the kernel tests (hypothesis included) against
+# installed _w2v*.so -- and run the kernel and tokenizer tests (hypothesis included) against
 # it. Python itself is not instrumented, so libasan must be preloaded; leak
 # detection is off (CPython keeps memory to its exit by design). Any ASan
 # report or UBSan diagnostic aborts the run with a non-zero status.
 #
-#   tools/sanitize.sh                      # tests/test_kernels.py
+#   tools/sanitize.sh                      # the kernel, tokenizer and vocabulary tests
 #   tools/sanitize.sh tests/test_model.py  # or any pytest arguments
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -29,7 +29,7 @@ import sys, stream_w2v._w2v as m
 assert m.__file__.startswith(sys.argv[1]), m.__file__
 print("+ using", m.__file__)
 PY
-[ "$#" -gt 0 ] || set -- tests/test_kernels.py
+[ "$#" -gt 0 ] || set -- tests/test_kernels.py tests/test_tokenize.py tests/test_vocab.py
 echo "+ pytest -q $*"
 LD_PRELOAD="$asan:$ubsan" \
 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1 \
