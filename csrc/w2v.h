@@ -225,52 +225,79 @@ void w2v_axpy(float a, const float *x, float *y, int32_t n);
 /* Per-coordinate AdaGrad step of y with gradient step x' = s*x (x, G, y distinct):
  * for every k: t = s*x[k]; G[k] += t*t; y[k] += eta * (t / sqrt(G[k])). */
 void w2v_adagrad(float s, const float *x, float eta, float *G, float *y, int32_t n);
-/* ---- Text: from UTF-8 bytes to token ids (word_table.c, tokenize.c) ----
- * So that reading text costs no Python per token, the vocabulary's keys are
- * also held in a C hash table and documents are split and looked up in one
- * call per batch (with the GIL released). Keys are the words' UTF-8 bytes
- * (Python's encode("utf-8", "surrogatepass"), so any str has one encoding
- * and two strs are equal iff their bytes are). */
-typedef struct w2v_words w2v_words;  /* opaque: word bytes -> row id */
+/* ---- Text: from UTF-8 bytes to counted token ids (word_table.c, tokenize.c) ----
+ * So that reading text costs no Python per token, the vocabulary's words and
+ * its candidates (words below min_count) live in a C hash table, and a batch
+ * is split, looked up and counted in one call (with the GIL released); Python
+ * hears only of the words promoted. Keys are UTF-8 bytes (Python's
+ * encode("utf-8", "surrogatepass"): any str has one encoding, and two strs
+ * are equal iff their bytes are). Words get ids 0, 1, ... in promotion order
+ * and keep them; their counts are kept by the caller. */
+typedef struct w2v_words w2v_words;  /* opaque */
 
 w2v_words *w2v_words_new(void);      /* NULL when out of memory */
 void w2v_words_free(w2v_words *words);
-/* Adds key -> id (id >= 0, key not yet present: the caller checks).
- * W2V_OK or W2V_ERR_NOMEM (then the table is unchanged). */
-int w2v_words_add(w2v_words *words, const char *key, int64_t len, int32_t id);
-/* The id of key, or -1. */
+int64_t w2v_words_size(const w2v_words *words);        /* words: ids 0 .. size - 1 */
+int64_t w2v_words_candidates(const w2v_words *words);  /* candidates held */
+/* Restoring a saved state (the key must be absent: the caller checks).
+ * A word gets id = size. W2V_OK or W2V_ERR_NOMEM. */
+int w2v_words_add(w2v_words *words, const char *key, int64_t len);
+int w2v_words_add_candidate(w2v_words *words, const char *key, int64_t len, int64_t count);
+/* The id of a word; -2 for a candidate, -1 for an absent key. */
 int32_t w2v_words_get(const w2v_words *words, const char *key, int64_t len);
-int64_t w2v_words_size(const w2v_words *words);
+/* The candidates, in table order: their bytes back to back (keys, with
+ * offsets[0..n]: candidate_bytes bytes, n + 1 offsets) and counts (n).
+ * keys and offsets may be NULL (counts only). */
+int64_t w2v_words_candidate_bytes(const w2v_words *words);
+void w2v_words_export_candidates(const w2v_words *words, char *keys, int64_t *offsets, int64_t *counts);
+/* Misra-Gries: subtract cut from every candidate's count, drop those at or
+ * below 0. W2V_OK, or W2V_ERR_NOMEM with nothing changed. */
+int w2v_words_forget(w2v_words *words, int64_t cut);
 
+/* One reading call's outputs (the caller sizes the arrays: see below) and counters. */
 typedef struct {
-    int64_t tokens;          /* ids written */
-    int64_t sentences;       /* sentence ends written */
-    int64_t unknown;         /* tokens not in the table */
-    int64_t unknown_bytes;   /* bytes written to unknown_text */
-    int64_t skipped;         /* tokens longer than max_chars: dropped */
-} w2v_tokenized;
+    int32_t *ids;             /* per kept token: its id, or -1 */
+    int64_t *sentence_ends;   /* w2v_tokenize: ascending exclusive ends into ids */
+    int32_t *unknown_pos;     /* positions of the tokens that were not words when read */
+    char *unknown_text;       /* their bytes, each followed by '\n' (NULL: not written) */
+    int32_t *scratch;         /* 2 entries per possible token */
+    uint64_t *spans;          /* w2v_tokenize: 2 entries per possible token */
+    char *promoted_text;      /* words promoted by this call, each followed by '\n' */
+    int64_t *promoted_counts; /* their counts, this call's occurrences included */
+    int64_t *counts;          /* the words' counts, one per id < size at the call: every
+                                 token read as a word adds 1 (NULL: not counted) */
+    int64_t tokens, sentences, unknown, unknown_bytes, skipped, promoted, promoted_bytes;
+} w2v_tokens;
 
 /* Splits documents into tokens exactly as Python's str.split() splits the
  * decoded text (the whitespace is Python's: ASCII 9-13, 28-32 and the UTF-8
  * encodings of U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029,
- * U+202F, U+205F, U+3000) and looks each token up.
+ * U+202F, U+205F, U+3000), then reads every token (see below).
  *  - Document d is text[doc_ends[d-1] .. doc_ends[d]) (doc_ends ascending,
  *    the last <= text_len). Each is one sentence, cut every max_sentence
  *    tokens (a document of 0 tokens still ends one, empty, sentence).
  *  - A token of more than max_chars code points (bytes that are not UTF-8
  *    continuation bytes) is dropped and counted in skipped, after the cut.
- *  - ids[t]: the token's id, or -1 if it is not in the table; then its
- *    position t goes to unknown_pos and its bytes, followed by one '\n', to
- *    unknown_text (a token never holds a '\n', so the caller can split them).
- *  - sentence_ends: ascending exclusive ends into ids.
- * Sizes the caller provides: ids, unknown_pos: text_len entries;
- * unknown_text: text_len + n_docs bytes; sentence_ends: n_docs +
- * text_len / max_sentence + 1 entries (max_sentence >= 1). Never fails. */
-void w2v_tokenize(const w2v_words *words, const char *text, int64_t text_len,
-                  const int64_t *doc_ends, int64_t n_docs,
-                  int64_t max_chars, int64_t max_sentence,
-                  int32_t *ids, int64_t *sentence_ends, int32_t *unknown_pos,
-                  char *unknown_text, w2v_tokenized *out);
+ * Reading a token: a word gives its id. Anything else gives -1, its position
+ * in unknown_pos and, with min_count > 0, one more count for its candidate
+ * (created if new). With min_count > 0, after the last token the candidates
+ * seen by this call whose count reached min_count become words, in the order
+ * of their first occurrence in the call, and every occurrence of them in
+ * ids, earlier ones too, takes the new id (their positions stay in
+ * unknown_pos, so the caller can tell they were counted as candidates).
+ * min_count = 0 only looks up (a later epoch): nothing is counted or added.
+ * Sizes: ids, unknown_pos: text_len entries; scratch, spans: 2 * text_len;
+ * sentence_ends: n_docs + text_len / max_sentence + 1 (max_sentence >= 1);
+ * unknown_text, promoted_text: text_len + n_docs bytes; promoted_counts:
+ * text_len. W2V_OK, or W2V_ERR_NOMEM (this call's candidate counts lost). */
+int w2v_tokenize(w2v_words *words, const char *text, int64_t text_len,
+                 const int64_t *doc_ends, int64_t n_docs,
+                 int64_t max_chars, int64_t max_sentence, int64_t min_count, w2v_tokens *out);
+/* The same reading for tokens given one by one (token lists): token k is
+ * keys[key_ends[k-1] .. key_ends[k]). Sizes as above with n_keys tokens and
+ * key_ends[n_keys - 1] + n_keys text bytes; sentence_ends unused. */
+int w2v_count_tokens(w2v_words *words, const char *keys, const int64_t *key_ends, int64_t n_keys,
+                     int64_t min_count, w2v_tokens *out);
 /* CDEF-END */
 
 #endif

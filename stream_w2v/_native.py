@@ -550,12 +550,15 @@ def train_batch(syn0, syn1, syn1neg, words, sentence_ends, *, points=None, codes
 MAX_TEXT_BYTES = 2**31 - 2**20
 
 
-class Tokenized(NamedTuple):
-    ids: np.ndarray            # int32 per kept token: its id, -1 when not in the table
-    sentence_ends: np.ndarray  # int64, ascending exclusive ends into ids
-    unknown_pos: np.ndarray    # int64 positions in ids of the tokens not in the table
-    unknown: list              # their text, in the same order
-    skipped: int               # tokens longer than max_chars, dropped
+class Read(NamedTuple):
+    """What one reading call gave (see w2v_tokenize in csrc/w2v.h)."""
+    ids: np.ndarray              # int32 per kept token: its id, -1 when not a word
+    sentence_ends: np.ndarray    # int64, ascending exclusive ends into ids (token lists: none)
+    unknown_pos: np.ndarray      # int64 positions of the tokens that were not words when read
+    unknown: list | None         # their text, in order (when asked for)
+    skipped: int                 # tokens longer than max_chars, dropped
+    promoted: list               # words promoted by this call, in id order
+    promoted_counts: np.ndarray  # int64, their counts
 
 
 def _encode(word: str) -> bytes:
@@ -564,11 +567,23 @@ def _encode(word: str) -> bytes:
     return word.encode("utf-8", "surrogatepass")
 
 
-class WordTable:
-    """The vocabulary's words in a C hash table (csrc/word_table.c), for :meth:`tokenize`.
+def _positive(name: str, value, lo: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
+        raise ValueError(f"{name} must be an integer >= {lo}, not {value!r}")
+    return min(int(value), 2**62)
 
-    Only grows. Not thread-safe: one thread adds and tokenizes (the model's
-    batch preparation, under its batch lock).
+
+def _lines(buf: bytearray, size: int) -> list:
+    """Keys written back to back, each followed by a newline (a key never holds one)."""
+    return bytes(buf[:size]).decode("utf-8", "surrogatepass").split("\n")[:-1]
+
+
+class WordTable:
+    """The vocabulary's words and candidates in a C hash table (csrc/word_table.c).
+
+    Words get ids 0, 1, ... in the order they are promoted (or added back from
+    a saved state) and keep them. Not thread-safe: one thread reads and
+    counts (the model's batch preparation, under its batch lock).
     """
 
     def __init__(self):
@@ -576,30 +591,84 @@ class WordTable:
         if ptr == ffi.NULL:
             raise MemoryError("could not allocate the word table")
         self._ptr = ffi.gc(ptr, lib.w2v_words_free)
+        self._scratch = np.empty(0, np.int32)
 
     def __len__(self) -> int:
         return int(lib.w2v_words_size(self._ptr))
 
+    @property
+    def n_candidates(self) -> int:
+        return int(lib.w2v_words_candidates(self._ptr))
+
     def get(self, word: str) -> int:
+        """The id of a word; -1 for a candidate or an unknown key."""
         key = _encode(word)
-        return int(lib.w2v_words_get(self._ptr, key, len(key)))
+        return max(int(lib.w2v_words_get(self._ptr, key, len(key))), -1)
 
-    def add(self, word: str, word_id: int) -> None:
+    def _absent(self, word: str) -> bytes:
         key = _encode(word)
-        if isinstance(word_id, bool) or not isinstance(word_id, (int, np.integer)) or not 0 <= word_id < 2**31:
-            raise ValueError(f"word id must be an integer in [0, 2**31), not {word_id!r}")
         if len(key) >= 2**31:
-            raise ValueError("a word of 2 GiB or more cannot be a key")
-        if lib.w2v_words_get(self._ptr, key, len(key)) >= 0:
+            raise ValueError("a key of 2 GiB or more cannot be held")
+        if lib.w2v_words_get(self._ptr, key, len(key)) != -1:
             raise ValueError(f"{word!r:.60} is already in the word table")
-        if lib.w2v_words_add(self._ptr, key, len(key), int(word_id)) != lib.W2V_OK:
-            raise MemoryError("could not grow the word table")
+        return key
 
-    def tokenize(self, text: bytes, doc_ends, max_chars: int, max_sentence: int) -> Tokenized:
-        """Split and look up documents held back to back in ``text`` (UTF-8, as
-        ``str.encode("utf-8", "surrogatepass")`` gives it); document d ends at
-        byte ``doc_ends[d]``. Tokens are ``str.split()``'s; see w2v_tokenize in
-        csrc/w2v.h for the sentences and the dropped long tokens."""
+    def add(self, word: str) -> int:
+        """Add a word (restoring a saved state); returns its id, ``len(self)`` before."""
+        key = self._absent(word)
+        if lib.w2v_words_add(self._ptr, key, len(key)) != lib.W2V_OK:
+            raise MemoryError("could not grow the word table")
+        return len(self) - 1
+
+    def restore(self, words: list, candidates: list, counts) -> None:
+        """Fill an empty table from a saved state: words in id order, then candidates."""
+        counts = np.asarray(counts, dtype=np.int64)
+        if len(self) or self.n_candidates:
+            raise ValueError("restore() needs an empty word table")
+        if len(candidates) != len(counts) or (len(counts) and counts.min() < 1):
+            raise ValueError("candidate counts must be one positive count per candidate")
+        if len(set(words) | set(candidates)) != len(words) + len(candidates):
+            raise ValueError("a key is listed twice in the saved words and candidates")
+        for word in words:
+            key = _encode(word)
+            if lib.w2v_words_add(self._ptr, key, len(key)) != lib.W2V_OK:
+                raise MemoryError("could not grow the word table")
+        for word, count in zip(candidates, counts.tolist()):
+            key = _encode(word)
+            if lib.w2v_words_add_candidate(self._ptr, key, len(key), count) != lib.W2V_OK:
+                raise MemoryError("could not grow the word table")
+
+    def candidate_counts(self) -> np.ndarray:
+        counts = np.empty(self.n_candidates, np.int64)
+        lib.w2v_words_export_candidates(self._ptr, ffi.NULL, ffi.NULL,
+                                        ffi.from_buffer("int64_t[]", counts, require_writable=True))
+        return counts
+
+    def candidates(self) -> tuple[list, np.ndarray]:
+        """(keys, counts) of the candidates, in table order."""
+        n = self.n_candidates
+        keys = bytearray(int(lib.w2v_words_candidate_bytes(self._ptr)) + 1)
+        offsets, counts = np.empty(n + 1, np.int64), np.empty(n, np.int64)
+        lib.w2v_words_export_candidates(self._ptr, ffi.from_buffer("char[]", keys, require_writable=True),
+                                        ffi.from_buffer("int64_t[]", offsets, require_writable=True),
+                                        ffi.from_buffer("int64_t[]", counts, require_writable=True))
+        data = bytes(keys)
+        bounds = offsets.tolist()
+        return [data[a:b].decode("utf-8", "surrogatepass") for a, b in zip(bounds[:-1], bounds[1:])], counts
+
+    def forget(self, cut: int) -> None:
+        """Misra-Gries: every candidate's count minus ``cut``; those at or below 0 go."""
+        if lib.w2v_words_forget(self._ptr, _positive("cut", cut)) != lib.W2V_OK:
+            raise MemoryError("could not rebuild the word table")
+
+    def tokenize(self, text: bytes, doc_ends, max_chars: int, max_sentence: int,
+                 min_count: int = 0, unknown_text: bool = False, counts: np.ndarray | None = None) -> Read:
+        """Split, look up and (``min_count`` > 0) count documents held back to back
+        in ``text`` (UTF-8, as ``str.encode("utf-8", "surrogatepass")`` gives it);
+        document d ends at byte ``doc_ends[d]``. Tokens are ``str.split()``'s;
+        see w2v_tokenize in csrc/w2v.h for sentences, long tokens and counting.
+        ``counts`` (int64, at least ``len(self)`` entries) takes one more per
+        token read as a word."""
         if not isinstance(text, bytes):
             raise TypeError(f"text must be bytes, not {type(text).__name__}")
         if len(text) > MAX_TEXT_BYTES:
@@ -607,24 +676,67 @@ class WordTable:
         ends = np.ascontiguousarray(doc_ends, dtype=np.int64)
         if ends.ndim != 1 or (len(ends) and (ends[0] < 0 or ends[-1] > len(text) or np.any(np.diff(ends) < 0))):
             raise ValueError("doc_ends must be ascending byte offsets within text")
-        for name, value in (("max_chars", max_chars), ("max_sentence", max_sentence)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, not {value!r}")
-        n = len(text)
-        ids = np.empty(max(n, 1), np.int32)
-        unknown_pos = np.empty(max(n, 1), np.int32)
-        sentence_ends = np.empty(len(ends) + n // int(max_sentence) + 1, np.int64)
-        unknown_text = bytearray(n + len(ends) + 1)
-        out = ffi.new("w2v_tokenized *")
-        lib.w2v_tokenize(self._ptr, text, n, ffi.from_buffer("int64_t[]", ends), len(ends),
-                         min(int(max_chars), 2**62), min(int(max_sentence), 2**62),
-                         ffi.from_buffer("int32_t[]", ids, require_writable=True),
-                         ffi.from_buffer("int64_t[]", sentence_ends, require_writable=True),
-                         ffi.from_buffer("int32_t[]", unknown_pos, require_writable=True),
-                         ffi.from_buffer("char[]", unknown_text, require_writable=True), out)
-        try:
-            unknown = bytes(unknown_text[:out.unknown_bytes]).decode("utf-8", "surrogatepass").split("\n")[:-1]
-        except UnicodeDecodeError as exc:
-            raise ValueError(f"text is not UTF-8: {exc}") from None
-        return Tokenized(ids[:out.tokens], sentence_ends[:out.sentences],
-                         unknown_pos[:out.unknown].astype(np.int64), unknown, int(out.skipped))
+        max_chars, max_sentence = _positive("max_chars", max_chars), _positive("max_sentence", max_sentence)
+        out, keep = self._outputs(len(text), len(ends), max_sentence, unknown_text)
+        self._count_into(out, keep, counts)
+        status = lib.w2v_tokenize(self._ptr, text, len(text), ffi.from_buffer("int64_t[]", ends), len(ends),
+                                  max_chars, max_sentence, _positive("min_count", min_count, 0), out)
+        return self._result(status, out, keep)
+
+    def count_tokens(self, tokens: list, min_count: int = 0, counts: np.ndarray | None = None) -> Read:
+        """The same reading for a list of tokens, each one key (it may hold spaces)."""
+        keys = [_encode(t) for t in tokens]
+        ends = np.cumsum(np.fromiter(map(len, keys), dtype=np.int64, count=len(keys)))
+        data = b"".join(keys)
+        if len(data) + len(keys) > MAX_TEXT_BYTES:
+            raise ValueError(f"tokens of {len(data)} bytes are more than one call takes ({MAX_TEXT_BYTES})")
+        out, keep = self._outputs(len(data) + len(keys), 0, 2**62, False)
+        self._count_into(out, keep, counts)
+        status = lib.w2v_count_tokens(self._ptr, data, ffi.from_buffer("int64_t[]", ends), len(keys),
+                                      _positive("min_count", min_count, 0), out)
+        return self._result(status, out, keep)
+
+    def _outputs(self, n: int, docs: int, max_sentence: int, unknown_text: bool):
+        """A w2v_tokens with its arrays sized as csrc/w2v.h asks, and the arrays (kept
+        alive). The returned ones are new per call (a batch keeps its ids); the
+        scratch is the table's own, grown when needed, so no call pays for it."""
+        if len(self._scratch) < 2 * max(n, 1):
+            self._scratch = np.empty(4 * max(n, 1), np.int32)
+            self._spans = np.empty(4 * max(n, 1), np.uint64)
+            self._scratch_bufs = (ffi.from_buffer("int32_t[]", self._scratch, require_writable=True),
+                                  ffi.from_buffer("uint64_t[]", self._spans, require_writable=True))
+        keep = dict(ids=np.empty(max(n, 1), np.int32), unknown_pos=np.empty(max(n, 1), np.int32),
+                    sentence_ends=np.empty(docs + n // max_sentence + 1, np.int64),
+                    promoted_counts=np.empty(max(n, 1), np.int64),
+                    promoted_text=bytearray(n + docs + 1),
+                    unknown_text=bytearray(n + docs + 1) if unknown_text else None)
+        out = ffi.new("w2v_tokens *")
+        out.scratch, out.spans = self._scratch_bufs
+        for name, dtype in (("ids", "int32_t[]"), ("unknown_pos", "int32_t[]"), ("sentence_ends", "int64_t[]"),
+                            ("promoted_counts", "int64_t[]"), ("promoted_text", "char[]"),
+                            ("unknown_text", "char[]")):
+            if keep[name] is not None:
+                buf = ffi.from_buffer(dtype, keep[name], require_writable=True)
+                keep[name + "_buf"] = buf
+                setattr(out, name, buf)
+        return out, keep
+
+    def _count_into(self, out, keep, counts) -> None:
+        if counts is None:
+            return
+        if not (isinstance(counts, np.ndarray) and counts.dtype == np.int64 and counts.ndim == 1
+                and counts.flags.c_contiguous and counts.flags.writeable):
+            raise TypeError("counts must be a writable, contiguous 1-dimensional int64 array")
+        if len(counts) < len(self):
+            raise ValueError(f"counts has {len(counts)} entries, the table has {len(self)} words")
+        keep["counts_buf"] = out.counts = ffi.from_buffer("int64_t[]", counts, require_writable=True)
+
+    @staticmethod
+    def _result(status: int, out, keep) -> Read:
+        if status != lib.W2V_OK:
+            raise MemoryError("could not grow the word table while reading")
+        return Read(keep["ids"][:out.tokens], keep["sentence_ends"][:out.sentences],
+                    keep["unknown_pos"][:out.unknown].astype(np.int64),
+                    _lines(keep["unknown_text"], out.unknown_bytes) if keep["unknown_text"] is not None else None,
+                    int(out.skipped), _lines(keep["promoted_text"], out.promoted_bytes),
+                    keep["promoted_counts"][:out.promoted].copy())

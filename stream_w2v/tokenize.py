@@ -63,6 +63,9 @@ def check_document(doc):
     return tokens
 
 
+_END = object()
+
+
 def batches(docs: Iterable, batch_words: int, lowercase: bool = False,
             max_token_length: int = 100) -> Iterator[TextBatch | TokenBatch]:
     """Group documents into batches of about ``batch_words`` tokens, in order.
@@ -73,9 +76,11 @@ def batches(docs: Iterable, batch_words: int, lowercase: bool = False,
         raise TypeError("train() takes an iterable of documents, not a single string; wrap it in a list")
     if not isinstance(docs, Iterable):
         raise TypeError(f"train() takes an iterable of documents, not {type(docs).__name__}")
-    texts = _Texts(batch_words)
+    texts = _Texts(batch_words, lowercase)
     batch = TokenBatch()
-    for doc in docs:
+    it = iter(docs)
+    doc = next(it, _END)
+    while doc is not _END:
         if type(doc) is not str:   # the common case (a str) skips the checks
             doc = check_document(doc)
             if isinstance(doc, bytes):
@@ -84,7 +89,7 @@ def batches(docs: Iterable, batch_words: int, lowercase: bool = False,
             if batch.docs:
                 yield _drop_long(batch, max_token_length)
                 batch = TokenBatch()
-            yield from texts.add(doc.lower() if lowercase else doc)
+            doc = yield from texts.take(str(doc), it)   # this string and the ones after it
             continue
         yield from texts.close()
         batch.docs += 1
@@ -95,6 +100,7 @@ def batches(docs: Iterable, batch_words: int, lowercase: bool = False,
         if len(batch.tokens) >= batch_words:
             yield _drop_long(batch, max_token_length)
             batch = TokenBatch()
+        doc = next(it, _END)
     yield from texts.close()
     if batch.docs:
         yield _drop_long(batch, max_token_length)
@@ -103,21 +109,39 @@ def batches(docs: Iterable, batch_words: int, lowercase: bool = False,
 class _Texts:
     """The strings of the text batch in hand, encoded."""
 
-    def __init__(self, batch_words: int):
+    def __init__(self, batch_words: int, lowercase: bool):
         self.batch_words = batch_words
         self.max_bytes = MAX_BYTES_PER_WORD * batch_words
+        self.lowercase = lowercase
         self.parts: list[bytes] = []
         self.size = self.words = self.docs = 0
 
-    def add(self, doc: str) -> Iterator[TextBatch]:
-        data = doc.encode("utf-8", "surrogatepass")   # any str, lone surrogates included
-        self.docs += 1
-        self.words += doc.count(" ") + 1
-        for piece in _pieces(data):
-            self.parts.append(piece)
-            self.size += len(piece)
-            if self.size >= self.max_bytes or self.words >= self.batch_words:
+    def take(self, doc: str, it: Iterator):
+        """Add ``doc`` and the strings that follow it in ``it``, yielding full
+        batches; return the first document that is not a str (or _END). The
+        hot loop of reading: a few C calls per string, nothing per token."""
+        parts, lowercase, batch_words, max_bytes = self.parts, self.lowercase, self.batch_words, self.max_bytes
+        while True:
+            text = doc.lower() if lowercase else doc
+            data = text.encode("utf-8", "surrogatepass")   # any str, lone surrogates included
+            self.docs += 1
+            self.words += text.count(" ") + 1
+            if len(data) > MAX_DOC_BYTES:
+                for piece in _pieces(data):
+                    parts.append(piece)
+                    self.size += len(piece)
+                    if self.size >= max_bytes:
+                        yield from self.close()
+                        parts = self.parts
+            else:
+                parts.append(data)
+                self.size += len(data)
+            if self.size >= max_bytes or self.words >= batch_words:
                 yield from self.close()
+                parts = self.parts
+            doc = next(it, _END)
+            if type(doc) is not str:
+                return doc
 
     def close(self) -> Iterator[TextBatch]:
         if self.parts:

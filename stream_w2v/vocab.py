@@ -12,17 +12,13 @@ Two tiers:
   a word frequent enough to matter is still promoted, and a stream of endless
   unique tokens keeps memory flat.
 
-Counting never loops in Python per token: strings are split and looked up
-in C (:meth:`Vocabulary.read`, through the word table that mirrors
-``key_to_index``), token lists with ``map`` over ``dict.get``; known words are
-counted with ``np.bincount``; only the *unknown* tokens of a batch reach
-Python (as one string, split once) and only their distinct words go through
-a Python loop, and they become rare as the vocabulary settles.
+Counting never loops in Python per token: the words and the candidates live
+in a C hash table (:class:`stream_w2v._native.WordTable`), which splits,
+looks up and counts a whole batch in one call and reports only the words it
+promoted; the words' counts are a NumPy array (``np.bincount`` per batch).
+``key_to_index`` and ``index_to_key`` mirror the table's words for queries.
 """
 from __future__ import annotations
-
-from collections import Counter
-from itertools import repeat
 
 import numpy as np
 
@@ -46,20 +42,14 @@ def unpack_strings(blob: np.ndarray, offsets: np.ndarray) -> list[str]:
     return [data[a:b].decode("utf-8", "surrogatepass") for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
 
 
-def _lookup(key_to_index: dict, tokens: list[str]) -> np.ndarray:
-    """Row ids of ``tokens`` (-1 when absent): ``map`` over ``dict.get`` runs in C."""
-    return np.fromiter(map(key_to_index.get, tokens, repeat(-1)), dtype=np.int32, count=len(tokens))
-
-
 class Vocabulary:
     def __init__(self, min_count: int = 5, max_vocab_size: int | None = None):
         self.min_count = min_count
         self.max_vocab_size = max_vocab_size
         self.index_to_key: list[str] = []
         self.key_to_index: dict[str, int] = {}
-        self.table = _native.WordTable()   # the same keys in C, for read()
+        self.table = _native.WordTable()   # words and candidates, in C
         self.counts = np.zeros(1024, dtype=np.int64)  # first len(index_to_key) are live
-        self.candidates: Counter = Counter()
         self.floor = 0            # Misra-Gries: total subtracted from candidates
         self.total_words = 0      # sum of the words' counts (word2vec.c's train_words)
         self.tokens_seen = 0
@@ -69,45 +59,41 @@ class Vocabulary:
 
     @property
     def n_candidates(self) -> int:
-        return len(self.candidates)
+        return self.table.n_candidates
+
+    @property
+    def candidates(self) -> dict[str, int]:
+        """The candidates and their counts (built on demand: O(candidates))."""
+        keys, counts = self.table.candidates()
+        return dict(zip(keys, counts.tolist()))
 
     def update(self, tokens: list[str]) -> np.ndarray:
-        """Count ``tokens``, promote the words that reach min_count, return their ids (-1: not a word)."""
-        ids = _lookup(self.key_to_index, tokens)
-        miss = np.flatnonzero(ids < 0)
-        self._count(ids, miss, list(map(tokens.__getitem__, miss.tolist())))
-        return ids
-
-    def read(self, text: bytes, doc_ends: np.ndarray, max_chars: int, max_sentence: int,
-             count: bool = True) -> _native.Tokenized:
-        """Split and look up a batch of strings in C (:meth:`_native.WordTable.tokenize`);
-        with ``count``, count them as :meth:`update` does (ids of words promoted now filled in)."""
-        tok = self.table.tokenize(text, doc_ends, max_chars, max_sentence)
-        if count:
-            self._count(tok.ids, tok.unknown_pos, tok.unknown)
-        return tok
-
-    def _count(self, ids: np.ndarray, miss: np.ndarray, missed: list[str]) -> None:
-        """Count a batch: ``ids`` (-1 at the positions ``miss``, whose words are ``missed``)."""
-        hit = ids >= 0
-        self.counts[:len(self)] += np.bincount(ids[hit], minlength=len(self))
-        self.total_words += len(ids) - len(miss)
-        if missed:
-            before = len(self)
-            for word, n in Counter(missed).items():  # once per distinct unknown word
-                count = self.candidates.pop(word, 0) + n
-                if count >= self.min_count:
-                    self._promote(word, count)
-                else:
-                    self.candidates[word] = count
-            if len(self) > before:  # words promoted now are trained in this batch
-                ids[miss] = _lookup(self.key_to_index, missed)
-        self._bound_candidates()
-        self.tokens_seen += len(ids)
+        """Count ``tokens`` (each one word, spaces and all), promote the words that
+        reach min_count, return their ids (-1: not a word)."""
+        return self._counted(self.table.count_tokens(tokens, self.min_count, self.counts)).ids
 
     def lookup(self, tokens: list[str]) -> np.ndarray:
         """Row ids of ``tokens`` (-1: not a word), counting nothing."""
-        return _lookup(self.key_to_index, tokens)
+        return self.table.count_tokens(tokens, 0).ids
+
+    def read(self, text: bytes, doc_ends: np.ndarray, max_chars: int, max_sentence: int,
+             count: bool = True) -> _native.Read:
+        """Split, look up and (with ``count``) count a batch of strings in C
+        (:meth:`_native.WordTable.tokenize`): ids of words promoted now filled in."""
+        if not count:
+            return self.table.tokenize(text, doc_ends, max_chars, max_sentence)
+        return self._counted(self.table.tokenize(text, doc_ends, max_chars, max_sentence, self.min_count,
+                                                 counts=self.counts))
+
+    def _counted(self, read: _native.Read) -> _native.Read:
+        """Take in what the table counted (the known words' counts, already in
+        ``counts``; the tokens it did not know were candidates) and the promoted words."""
+        self.total_words += len(read.ids) - len(read.unknown_pos)
+        for word, count in zip(read.promoted, read.promoted_counts.tolist()):
+            self._promote(word, count)
+        self._bound_candidates()
+        self.tokens_seen += len(read.ids)
+        return read
 
     def _promote(self, word: str, count: int) -> None:
         row = len(self.index_to_key)
@@ -115,33 +101,33 @@ class Vocabulary:
             self.counts = np.concatenate([self.counts, np.zeros_like(self.counts)])
         self.counts[row] = count
         self.total_words += count
-        self.table.add(word, row)   # first: if C is out of memory, nothing has changed
         self.index_to_key.append(word)
         self.key_to_index[word] = row
 
     def _bound_candidates(self) -> None:
         limit = self.max_vocab_size
-        if limit is None or len(self.candidates) <= limit:
+        if limit is None or self.table.n_candidates <= limit:
             return
-        values = np.fromiter(self.candidates.values(), dtype=np.int64, count=len(self.candidates))
+        values = self.table.candidate_counts()
         # Subtract the count at rank limit/2: at least half of the bound is freed,
         # so this runs at most once per limit/2 new candidates.
         cut = int(np.partition(values, len(values) - limit // 2 - 1)[len(values) - limit // 2 - 1])
         cut = max(cut, 1)
         self.floor += cut
-        self.candidates = Counter({w: c - cut for w, c in self.candidates.items() if c > cut})
+        self.table.forget(cut)
 
     # ------------------------------------------------------------ persistence
 
     def state(self) -> dict:
         keys, key_offsets = pack_strings(self.index_to_key)
-        cands, cand_offsets = pack_strings(self.candidates.keys())
+        cand_words, cand_counts = self.table.candidates()
+        cands, cand_offsets = pack_strings(cand_words)
         return {
             "min_count": self.min_count, "max_vocab_size": self.max_vocab_size,
             "floor": self.floor, "total_words": self.total_words, "tokens_seen": self.tokens_seen,
             "keys": keys, "key_offsets": key_offsets, "counts": self.counts[:len(self)].copy(),
             "cand_keys": cands, "cand_offsets": cand_offsets,
-            "cand_counts": np.fromiter(self.candidates.values(), dtype=np.int64, count=len(self.candidates)),
+            "cand_counts": cand_counts,
         }
 
     @classmethod
@@ -161,15 +147,13 @@ class Vocabulary:
             raise ValueError("vocabulary keys and counts disagree")
         vocab.index_to_key = words
         vocab.key_to_index = {w: i for i, w in enumerate(words)}
-        for i, w in enumerate(words):
-            vocab.table.add(w, i)
         vocab.counts = np.zeros(max(1024, 2 * len(words)), dtype=np.int64)
         vocab.counts[:len(words)] = counts
         cands = unpack_strings(state["cand_keys"], state["cand_offsets"])
         cand_counts = np.asarray(state["cand_counts"], dtype=np.int64)
         if len(cands) != len(cand_counts):
             raise ValueError("candidate keys and counts disagree")
-        vocab.candidates = Counter(dict(zip(cands, cand_counts.tolist())))
+        vocab.table.restore(words, cands, cand_counts)   # refuses repeated keys, counts < 1
         vocab.floor, vocab.total_words = int(state["floor"]), int(state["total_words"])
         vocab.tokens_seen = int(state["tokens_seen"])
         return vocab

@@ -60,5 +60,5 @@ def test_batches_take_any_text(docs, batch_words, limit, lowercase):
 def _split(batch, limit):
     """(tokens, sentence ends, skipped) of a text batch, split by the C tokenizer
     (an empty word table hands every token back as text)."""
-    got = WordTable().tokenize(batch.text, batch.doc_ends, limit, MAX_SENTENCE)
+    got = WordTable().tokenize(batch.text, batch.doc_ends, limit, MAX_SENTENCE, unknown_text=True)
     return got.unknown, got.sentence_ends.tolist(), got.skipped

@@ -599,31 +599,30 @@ def test_the_fast_path_is_the_one_in_use(monkeypatch):
 
 
 def test_strings_are_read_in_c(monkeypatch):
-    """Fails if string documents fall back to the Python split and lookup: every
-    batch of strings is one C tokenizer call, the token-list path is never
-    taken, and once the vocabulary has settled few tokens reach Python."""
+    """Fails if string documents fall back to a Python split, lookup or count:
+    every batch of strings is one C tokenizer call, the token-list path is never
+    taken, and the only words that reach Python are the promoted ones."""
     from stream_w2v import _native
     from stream_w2v.vocab import Vocabulary
     reads = []
     real = _native.WordTable.tokenize
 
-    def spy(self, text, ends, max_chars, max_sentence):
-        got = real(self, text, ends, max_chars, max_sentence)
-        reads.append((len(got.ids), len(got.unknown)))
+    def spy(self, *args, **kw):
+        got = real(self, *args, **kw)
+        reads.append((len(got.ids), got.unknown, len(got.promoted)))
         return got
 
     def python_path(*args):
-        raise AssertionError("string documents took the Python token path")
+        raise AssertionError("string documents took the token-list path")
 
     monkeypatch.setattr(_native.WordTable, "tokenize", spy)
     monkeypatch.setattr(Vocabulary, "update", python_path)
     monkeypatch.setattr(Vocabulary, "lookup", python_path)
-    docs = zipf_docs(2000, 3, vocab=300)
     m = StreamingWord2Vec(vector_size=16, min_count=2, sg=1, workers=1, batch_words=2000)
-    m.train(docs, epochs=2)
-    assert len(reads) == m.counters["batches"] and sum(n for n, _ in reads) == m.stats["words_seen"]
-    late = reads[len(reads) // 2:]
-    assert sum(u for _, u in late) <= 0.01 * sum(n for n, _ in late)
+    m.train(zipf_docs(2000, 3, vocab=300), epochs=2)
+    assert len(reads) == m.counters["batches"] and sum(n for n, _, _ in reads) == m.stats["words_seen"]
+    assert all(unknown is None for _, unknown, _ in reads)          # no token text comes back
+    assert sum(p for _, _, p in reads) == len(m.wv) > 0
 
 
 def test_epochs_count_the_words_once():

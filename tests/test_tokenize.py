@@ -45,8 +45,7 @@ def reference(docs, keys, limit, max_sentence):
 
 def table_of(words):
     table = _native.WordTable()
-    for i, w in enumerate(words):
-        table.add(w, i)
+    assert [table.add(w) for w in words] == list(range(len(words)))
     return table, {w: i for i, w in enumerate(words)}
 
 
@@ -54,7 +53,7 @@ def table_of(words):
 def test_c_tokenizer_is_str_split_and_dict_lookup(docs, words, limit, max_sentence):
     table, keys = table_of(words)
     text, ends = encode(docs)
-    got = table.tokenize(text, ends, limit, max_sentence)
+    got = table.tokenize(text, ends, limit, max_sentence, unknown_text=True)
     want_ids, want_ends, want_skipped = reference(docs, keys, limit, max_sentence)
     assert got.ids.tolist() == want_ids
     assert got.sentence_ends.tolist() == want_ends
@@ -85,13 +84,20 @@ def test_table_grows_and_keeps_every_word():
 
 def test_table_refuses_bad_input():
     table, _ = table_of(["a"])
-    with pytest.raises(ValueError, match="already"):
-        table.add("a", 3)
-    for bad in (-1, 2**31, 1.0, True, "1"):
-        with pytest.raises(ValueError, match="word id"):
-            table.add("b", bad)
+    table.tokenize(b"b b", [3], 10, 10, min_count=5)      # b: a candidate
+    for key in ("a", "b"):
+        with pytest.raises(ValueError, match="already"):
+            table.add(key)
     with pytest.raises(TypeError):
-        table.add(b"b", 1)
+        table.add(b"c")
+    for bad in (-1, True, 1.5):
+        with pytest.raises(ValueError, match="min_count"):
+            table.tokenize(b"a b", [3], 10, 10, min_count=bad)
+    with pytest.raises(ValueError, match="restore"):
+        table.restore(["x"], [], [])
+    for words, cands, counts in ((["x", "x"], [], []), (["x"], ["x"], [1]), ([], ["y"], [0]), ([], ["y"], [])):
+        with pytest.raises(ValueError):
+            _native.WordTable().restore(words, cands, counts)
     with pytest.raises(TypeError, match="bytes"):
         table.tokenize("a b", [3], 10, 10)
     for ends in ([4], [2, 1], [-1], [[3]]):
@@ -106,7 +112,7 @@ def tokens_of(batch, table, limit=100):
     """A batch of either kind as (tokens, sentence ends, skipped)."""
     if isinstance(batch, TokenBatch):
         return batch.tokens, batch.ends, batch.skipped
-    got = table.tokenize(batch.text, batch.doc_ends, limit, MAX_SENTENCE)
+    got = table.tokenize(batch.text, batch.doc_ends, limit, MAX_SENTENCE, unknown_text=True)
     assert (got.ids == -1).all()   # an empty table: every token comes back as text
     return got.unknown, got.sentence_ends.tolist(), got.skipped
 
@@ -157,7 +163,7 @@ def test_huge_documents_are_cut_at_whitespace_with_bounded_batches():
     out = list(batches([" ".join(words)], 10**9))
     (batch,) = out
     assert np.diff(batch.doc_ends, prepend=0).max() <= MAX_DOC_BYTES
-    got = _native.WordTable().tokenize(batch.text, batch.doc_ends, 100, MAX_SENTENCE)
+    got = _native.WordTable().tokenize(batch.text, batch.doc_ends, 100, MAX_SENTENCE, unknown_text=True)
     assert got.unknown == words                            # no token cut, none lost
     blob = "\u65e5" * (MAX_DOC_BYTES // 2)                  # no whitespace: cut between characters
     (batch,) = batches([blob], 10**9)
