@@ -132,10 +132,23 @@ def carry_over(old: HuffmanTree, new: HuffmanTree, old_syn1: np.ndarray, counts=
     for much of its traffic starts near zero instead (sigma(0) = 1/2, the
     naive rebuild's loss, not worse).
     """
+    row, factor = carry_over_plan(old, new, counts)
+    syn1 = np.zeros((max(new.words - 1, 0), old_syn1.shape[1]), dtype=np.float32)
+    ok = row >= 0
+    syn1[ok] = old_syn1[row[ok]] * factor[ok][:, None]
+    return syn1
+
+
+def carry_over_plan(old: HuffmanTree, new: HuffmanTree, counts=None) -> tuple[np.ndarray, np.ndarray]:
+    """What :func:`carry_over` copies, without syn1: ``(row, factor)``, new inner
+    node k takes old row ``row[k]`` times ``factor[k]`` (float32), or zeros where
+    ``row[k]`` is -1. Depends on the trees and counts only, so the model plans
+    it while workers still train on the old syn1."""
     n_old, n = old.words, new.words
-    syn1 = np.zeros((max(n - 1, 0), old_syn1.shape[1]), dtype=np.float32)
+    row = np.full(max(n - 1, 0), -1, dtype=np.int64)
+    factor = np.zeros(max(n - 1, 0), dtype=np.float32)
     if n < 2 or n_old < 2:
-        return syn1
+        return row, factor
     left, right = _known_representatives(new, n_old, counts)
     ok = (left >= 0) & (right >= 0)
     a, b = left[ok], right[ok]
@@ -145,14 +158,13 @@ def carry_over(old: HuffmanTree, new: HuffmanTree, old_syn1: np.ndarray, counts=
     shared = np.minimum(old.code_lens[a], old.code_lens[b])[:, None]
     parted = (old.codes[a] != old.codes[b]) | (depth >= shared)
     d = np.argmax(parted, axis=1)
-    row = np.full(n - 1, -1, dtype=np.int64)
     flip = np.zeros(n - 1, dtype=np.uint8)
     row[ok] = old.points[a, d]
     flip[ok] = old.codes[a, d]          # a went right at the old node: negate
     scale = _agreement(old, new, row, flip, counts)
     sign = np.where(flip == 1, -1.0, 1.0).astype(np.float32)
-    syn1[ok] = old_syn1[row[ok]] * (sign[ok] * scale[ok])[:, None]
-    return syn1
+    factor[ok] = sign[ok] * scale[ok]
+    return row, factor
 
 
 def _agreement(old: HuffmanTree, new: HuffmanTree, row, flip, counts, chunk: int = 2048) -> np.ndarray:

@@ -305,15 +305,16 @@ def _frozen_hs_loss(m, docs):
     return res
 
 
-def _zero_syn1(old, new, old_syn1, counts=None):
-    return np.zeros((new.words - 1, old_syn1.shape[1]), np.float32)
+def _zero_syn1(old, new, counts=None):
+    """As a carry_over_plan: every new inner node starts at zero."""
+    return np.full(new.words - 1, -1, np.int64), np.zeros(new.words - 1, np.float32)
 
 
-def _by_index(old, new, old_syn1, counts=None):
-    """gensim's rebuild: old rows kept by index, new rows zero."""
-    out = np.zeros((new.words - 1, old_syn1.shape[1]), np.float32)
-    out[:len(old_syn1)] = old_syn1
-    return out
+def _by_index(old, new, counts=None):
+    """gensim's rebuild, as a carry_over_plan: old rows kept by index, new rows zero."""
+    row = np.arange(new.words - 1, dtype=np.int64)
+    row[old.words - 1:] = -1
+    return row, np.ones(new.words - 1, np.float32)
 
 
 @pytest.mark.parametrize("sg", [1, 0])
@@ -364,8 +365,8 @@ def test_hs_rebuild_keeps_the_loss_on_learned_text(sg, tmp_path):
 
     grafted = rebuilt(TREE_SLACK=model_mod.TREE_SLACK)       # the default
     carried = rebuilt(TREE_SLACK=0.0)                       # force the optimal tree
-    zero = rebuilt(TREE_SLACK=0.0, carry_over=_zero_syn1)
-    by_index = rebuilt(TREE_SLACK=0.0, carry_over=_by_index)
+    zero = rebuilt(TREE_SLACK=0.0, carry_over_plan=_zero_syn1)
+    by_index = rebuilt(TREE_SLACK=0.0, carry_over_plan=_by_index)
     per_term = {name: r.loss / r.terms for name, r in
                 dict(before=before, grafted=grafted, carried=carried, zero=zero, by_index=by_index).items()}
     print("HS loss per term:", {k: round(v, 4) for k, v in per_term.items()})
