@@ -10,7 +10,8 @@ from cffi import FFI
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CSRC = os.path.join(HERE, "csrc")
-SOURCES = ["dispatch.c", "tables.c", "alias.c", "word_table.c", "tokenize.c", "kernel_scalar.c", "kernel_avx2.c", "kernel_avx512.c"]
+SOURCES = ["dispatch.c", "tables.c", "alias.c", "word_table.c", "tokenize.c", "huffman.c",
+           "kernel_scalar.c", "kernel_avx2.c", "kernel_avx512.c"]
 
 
 def read_cdef(header_path):

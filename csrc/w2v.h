@@ -298,6 +298,21 @@ int w2v_tokenize(w2v_words *words, const char *text, int64_t text_len,
  * key_ends[n_keys - 1] + n_keys text bytes; sentence_ends unused. */
 int w2v_count_tokens(w2v_words *words, const char *keys, const int64_t *key_ends, int64_t n_keys,
                      int64_t min_count, w2v_tokens *out);
+
+/* The n - 1 merges of Huffman's algorithm on counts[0..n) (>= 0, sum < 2^63),
+ * order[] the ids 0..n-1 sorted by (count, id): merge k joins children[2k]
+ * (the lighter, by (count, id); merged node k has id n + k) and
+ * children[2k + 1]. O(n). Returns W2V_OK or W2V_ERR_NOMEM. */
+int w2v_huffman_merge(const int64_t *counts, const int64_t *order, int64_t n, int32_t *children);
+/* The depth of every node 0..2n-2 of the tree whose merges are children[]
+ * (as w2v_huffman_merge writes them: a valid tree, children before parents). */
+void w2v_huffman_depths(const int32_t *children, int64_t n, int32_t *depth);
+/* Root-first paths of the leaves 0..n-1 (code_lens[w] = depth of leaf w <=
+ * width): points[w * width + d] the inner node (id - n) at depth d, codes[]
+ * the branch bit taken (1 for the second child). Other entries are untouched.
+ * Returns W2V_OK or W2V_ERR_NOMEM. */
+int w2v_huffman_paths(const int32_t *children, int64_t n, const int32_t *code_lens, int32_t width,
+                      int32_t *points, uint8_t *codes);
 /* CDEF-END */
 
 #endif

@@ -740,3 +740,75 @@ class WordTable:
                     _lines(keep["unknown_text"], out.unknown_bytes) if keep["unknown_text"] is not None else None,
                     int(out.skipped), _lines(keep["promoted_text"], out.promoted_bytes),
                     keep["promoted_counts"][:out.promoted].copy())
+
+
+# ---------------------------------------------------------------- Huffman merges
+
+def huffman_children(counts) -> np.ndarray:
+    """The merges of Huffman's algorithm on ``counts`` (non-negative integers), in C.
+
+    Row k of the ``(n - 1, 2)`` int32 result holds the two node ids joined by
+    inner node ``n + k``: the lighter first, ties broken by (count, node id),
+    i.e. exactly what a heap of ``(count, id)`` pairs pops. O(n) after one
+    stable sort.
+    """
+    counts = _indices("counts", counts, np.int64, 0, 2**63)
+    n = len(counts)
+    if n > 2**31 - 1:
+        raise ValueError(f"counts has {n} words, more than int32 node ids allow")
+    # Every merged count is at most the total: it must fit in int64.
+    if n and int(counts.max()) > (2**63 - 1) // n and sum(counts.tolist()) >= 2**63:
+        raise ValueError("counts sum to 2^63 or more: merged counts would overflow int64")
+    order = np.argsort(counts, kind="stable")    # (count, id) order
+    children = np.zeros((max(n - 1, 0), 2), dtype=np.int32)
+    if n < 2:
+        return children
+    rc = lib.w2v_huffman_merge(ffi.from_buffer("int64_t[]", counts), ffi.from_buffer("int64_t[]", order),
+                               n, ffi.from_buffer("int32_t[]", children, require_writable=True))
+    if rc != lib.W2V_OK:
+        raise MemoryError("out of memory building the Huffman tree")
+    return children
+
+
+def huffman_paths(children) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Root-first paths of the leaves of the tree whose merges are ``children``, in C.
+
+    ``children`` as :func:`huffman_children` returns it: ``(n - 1, 2)``, row k
+    joining two nodes with ids below ``n + k``, every node but the root once.
+    Returns ``(points, codes, code_lens)``: ``(n, width)`` int32 inner-node
+    rows (id - n) and uint8 branch bits, zero past each leaf's depth, and the
+    depths (``width`` the largest, at least 1).
+    """
+    children = _tree_children(children)
+    n = len(children) + 1
+    depth = np.zeros(2 * n - 1, dtype=np.int32)
+    kids = ffi.from_buffer("int32_t[]", children)
+    if n > 1:
+        lib.w2v_huffman_depths(kids, n, ffi.from_buffer("int32_t[]", depth, require_writable=True))
+    code_lens = np.ascontiguousarray(depth[:n])
+    width = max(int(code_lens.max()), 1)
+    points = np.zeros((n, width), dtype=np.int32)
+    codes = np.zeros((n, width), dtype=np.uint8)
+    if n > 1 and lib.w2v_huffman_paths(kids, n, ffi.from_buffer("int32_t[]", code_lens), width,
+                                       ffi.from_buffer("int32_t[]", points, require_writable=True),
+                                       ffi.from_buffer("uint8_t[]", codes, require_writable=True)) != lib.W2V_OK:
+        raise MemoryError("out of memory building the Huffman paths")
+    return points, codes, code_lens
+
+
+def _tree_children(children) -> np.ndarray:
+    """``children`` checked to be a tree C can walk: shape (n - 1, 2), row k's ids
+    below n + k (no cycle), every node but the root (2n - 2) a child exactly once."""
+    if not isinstance(children, np.ndarray):
+        children = np.asarray(children)
+    if children.ndim != 2 or children.shape[1] != 2:
+        raise ValueError(f"children must have shape (n - 1, 2), not {children.shape}")
+    n = len(children) + 1
+    if n > 2**30:
+        raise ValueError(f"children has {n} leaves, more than int32 node ids allow")
+    children = _indices("children", children, np.int32, 0, 2 * n - 1, ndim=2)
+    if (children >= n + np.arange(n - 1)[:, None]).any():
+        raise ValueError("children must come before their parents (row k joins ids below n + k)")
+    if n > 1 and not (np.bincount(children.ravel(), minlength=2 * n - 1)[:-1] == 1).all():
+        raise ValueError("every node but the root must be a child exactly once")
+    return children

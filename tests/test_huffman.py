@@ -73,6 +73,110 @@ def test_deterministic(counts):
     assert all(np.array_equal(getattr(a, f), getattr(b, f)) for f in ("points", "codes", "code_lens", "children"))
 
 
+def heap_children(counts) -> np.ndarray:
+    """The merges as a heap keyed on (count, node id) pops them: the Python build
+    that the C two-queue merge replaced, kept as its reference."""
+    n = len(counts)
+    heap = [(int(c), i) for i, c in enumerate(counts)]
+    heapq.heapify(heap)
+    children = np.zeros((max(n - 1, 0), 2), dtype=np.int32)
+    for k in range(n - 1):
+        c0, a = heapq.heappop(heap)
+        c1, b = heapq.heappop(heap)
+        children[k] = (a, b)
+        heapq.heappush(heap, (c0 + c1, n + k))
+    return children
+
+
+# Few distinct values (ties between leaves, and between leaves and merged
+# nodes), zeros, and wide ranges.
+TIED_COUNTS = st.one_of(st.lists(st.integers(0, 4), min_size=1, max_size=80),
+                        st.lists(st.sampled_from([1, 2, 3, 5, 8, 16]), min_size=1, max_size=80),
+                        st.lists(st.integers(0, 2**40), min_size=1, max_size=80))
+
+
+@given(st.one_of(COUNTS, TIED_COUNTS))
+def test_c_merges_equal_the_heap_build(counts):
+    children = _native.huffman_children(counts)
+    assert children.dtype == np.int32
+    assert np.array_equal(children, heap_children(counts))
+    assert np.array_equal(build_huffman(counts).children, children)
+
+
+def test_c_merges_on_a_large_zipf_vocabulary():
+    counts = (1e7 / np.arange(1, 20001) ** 1.1).astype(np.int64)
+    counts = np.random.default_rng(0).permutation(counts)     # ties, out of order
+    assert np.array_equal(_native.huffman_children(counts), heap_children(counts.tolist()))
+
+
+def test_c_merges_refuse_bad_counts():
+    with pytest.raises(ValueError):
+        _native.huffman_children([3, -1])
+    with pytest.raises(TypeError):
+        _native.huffman_children([1.5, 2.0])
+    with pytest.raises(ValueError):
+        _native.huffman_children([[1, 2]])
+    with pytest.raises(ValueError):
+        _native.huffman_children([2**62, 2**62])             # the root's count overflows int64
+    assert _native.huffman_children([2**62, 2**62 - 1]).tolist() == [[1, 0]]
+
+
+def numpy_paths(children, n):
+    """Root-first paths walking up all leaves at once: the NumPy version that the
+    C paths replaced, kept as their reference."""
+    parent = np.full(2 * n - 1, -1, dtype=np.int64)
+    bit = np.zeros(2 * n - 1, dtype=np.uint8)
+    inner = np.arange(n, 2 * n - 1)
+    parent[children[:, 0]], parent[children[:, 1]] = inner, inner
+    bit[children[:, 1]] = 1
+    up_points, up_codes = [], []
+    node = np.arange(n)
+    depth = np.zeros(n, dtype=np.int32)
+    while True:
+        live = parent[node] >= 0
+        if not live.any():
+            break
+        up_points.append(np.where(live, parent[node] - n, -1))
+        up_codes.append(np.where(live, bit[node], 0))
+        depth += live
+        node = np.where(live, parent[node], node)
+    width = max(len(up_points), 1)
+    points = np.zeros((n, width), dtype=np.int32)
+    codes = np.zeros((n, width), dtype=np.uint8)
+    for s, (p, c) in enumerate(zip(up_points, up_codes)):
+        rows = np.nonzero(depth > s)[0]
+        col = depth[rows] - 1 - s
+        points[rows, col] = p[rows]
+        codes[rows, col] = c[rows]
+    return points, codes, depth
+
+
+@given(st.one_of(COUNTS, TIED_COUNTS), st.data())
+def test_c_paths_equal_the_numpy_walk(counts, data):
+    trees = [build_huffman(counts)]
+    extra = data.draw(st.lists(st.integers(0, 50), max_size=len(counts)))
+    if extra:
+        trees.append(extend_huffman(trees[0], list(counts) + extra)[0])   # numbered otherwise
+    for tree in trees:
+        want = numpy_paths(tree.children, tree.words)
+        got = _native.huffman_paths(tree.children)
+        for w, g, name in zip(want, got, ("points", "codes", "code_lens")):
+            assert g.dtype == w.dtype and np.array_equal(g, w), name
+
+
+def test_c_paths_refuse_what_is_not_a_tree():
+    with pytest.raises(ValueError):
+        _native.huffman_paths([[0, 1], [2, 2]])        # node 2 twice, node 1 ... once
+    with pytest.raises(ValueError):
+        _native.huffman_paths([[0, 3], [1, 2]])        # row 0 joins node 3, created after it
+    with pytest.raises(ValueError):
+        _native.huffman_paths([[0, 1, 2]])
+    with pytest.raises(ValueError):
+        _native.huffman_paths([[0, 5]])                # beyond the 2n - 1 nodes
+    points, codes, lens = _native.huffman_paths(np.zeros((0, 2), np.int32))
+    assert points.shape == (1, 1) and lens.tolist() == [0]
+
+
 def test_one_and_two_words():
     one = build_huffman([7])
     assert one.words == 1 and one.code_lens.tolist() == [0] and one.children.shape == (0, 2)
@@ -201,15 +305,16 @@ def _frozen_hs_loss(m, docs):
     return res
 
 
-def _zero_syn1(old, new, old_syn1, counts=None):
-    return np.zeros((new.words - 1, old_syn1.shape[1]), np.float32)
+def _zero_syn1(old, new, counts=None):
+    """As a carry_over_plan: every new inner node starts at zero."""
+    return np.full(new.words - 1, -1, np.int64), np.zeros(new.words - 1, np.float32)
 
 
-def _by_index(old, new, old_syn1, counts=None):
-    """gensim's rebuild: old rows kept by index, new rows zero."""
-    out = np.zeros((new.words - 1, old_syn1.shape[1]), np.float32)
-    out[:len(old_syn1)] = old_syn1
-    return out
+def _by_index(old, new, counts=None):
+    """gensim's rebuild, as a carry_over_plan: old rows kept by index, new rows zero."""
+    row = np.arange(new.words - 1, dtype=np.int64)
+    row[old.words - 1:] = -1
+    return row, np.ones(new.words - 1, np.float32)
 
 
 @pytest.mark.parametrize("sg", [1, 0])
@@ -260,8 +365,8 @@ def test_hs_rebuild_keeps_the_loss_on_learned_text(sg, tmp_path):
 
     grafted = rebuilt(TREE_SLACK=model_mod.TREE_SLACK)       # the default
     carried = rebuilt(TREE_SLACK=0.0)                       # force the optimal tree
-    zero = rebuilt(TREE_SLACK=0.0, carry_over=_zero_syn1)
-    by_index = rebuilt(TREE_SLACK=0.0, carry_over=_by_index)
+    zero = rebuilt(TREE_SLACK=0.0, carry_over_plan=_zero_syn1)
+    by_index = rebuilt(TREE_SLACK=0.0, carry_over_plan=_by_index)
     per_term = {name: r.loss / r.terms for name, r in
                 dict(before=before, grafted=grafted, carried=carried, zero=zero, by_index=by_index).items()}
     print("HS loss per term:", {k: round(v, 4) for k, v in per_term.items()})
