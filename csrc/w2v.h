@@ -186,6 +186,11 @@ typedef struct {
     int32_t lr_mode;          /* W2V_LR_*: the update rule; alpha is eta under AdaGrad */
     float count_tau;          /* W2V_LR_COUNT: the count that halves a row's rate (> 0) */
     int32_t shared_negatives; /* 1: one minibatch per center, noise drawn once (see above) */
+    int32_t hs_hot_rows;      /* HS: the call trains this many heaviest inner nodes (the
+                                 tree's last rows) in a private copy, merged into syn1
+                                 every 1024 positions and at the end, so that threads do
+                                 not fight over the root's cache lines. With one thread
+                                 the result is bit for bit that of 0 (train_impl.h). */
 } w2v_params;
 
 typedef struct {

@@ -41,6 +41,10 @@ ISA_NAMES = ("scalar", "avx2", "avx512")
 #: One slot of the noise distribution's alias table (w2v_alias in csrc/w2v.h).
 ALIAS_DTYPE = np.dtype([("prob", "<f4"), ("alias", "<i4")])
 _MAX_WINDOW = 1 << 20
+#: HS inner nodes a training call keeps private (see KernelModel.train): the
+#: top ~6 levels of the tree, which every word's path crosses.
+HS_HOT_ROWS = 64
+_MAX_HOT_ROWS = 1 << 20
 #: Update rules, in the order of csrc/w2v.h's W2V_LR_* values.
 LR_MODES = ("sgd", "adagrad_row", "adagrad_coord", "count")
 
@@ -390,7 +394,8 @@ class KernelModel:
     def train(self, words, sentence_ends, *, sg: int, hs: int, negative: int, window: int,
               cbow_mean: int = 1, alpha: float = 0.025, alpha_end: float | None = None,
               rng: int = 1, compute_loss: bool = True, lr_mode: str = "sgd",
-              count_tau: float | None = None, shared_negatives: bool = False) -> BatchResult:
+              count_tau: float | None = None, shared_negatives: bool = False,
+              hs_hot_rows: int = HS_HOT_ROWS) -> BatchResult:
         """Train one batch of sentences in one C call (the GIL is released).
 
         ``lr_mode`` is one of :data:`LR_MODES`; under AdaGrad ``alpha`` (to
@@ -403,11 +408,20 @@ class KernelModel:
         ``shared_negatives`` (True/False or 1/0; needs ``sg=1``, ``hs=0``,
         ``negative > 0``) trains every center position as one minibatch of its
         context rows with noise words drawn once per center (module docstring).
+
+        ``hs_hot_rows``: with HS, this many of the heaviest inner nodes are
+        trained in a private copy merged back every 1024 positions, so that
+        concurrent calls do not fight over the root's cache lines; one call
+        alone gets the same result whatever the value (csrc/w2v.h).
         """
         params = self._params(sg, hs, negative, window, cbow_mean, alpha, alpha_end, compute_loss)
         params.lr_mode = self._lr_mode(lr_mode, params)
         params.count_tau = _count_tau(count_tau, lr_mode)
         params.shared_negatives = _shared_negatives(shared_negatives, params)
+        if isinstance(hs_hot_rows, bool) or not isinstance(hs_hot_rows, (int, np.integer)) \
+                or not 0 <= hs_hot_rows <= _MAX_HOT_ROWS:
+            raise ValueError(f"hs_hot_rows must be an integer in [0, {_MAX_HOT_ROWS}], not {hs_hot_rows!r}")
+        params.hs_hot_rows = int(hs_hot_rows)
         words = _token_ids(words, self.vocab_size)
         ends = self._sentence_ends(sentence_ends, len(words))
         if not isinstance(rng, (int, np.integer)) or not 0 <= int(rng) < 2**64:

@@ -1719,3 +1719,50 @@ def test_kernel_model_train_takes_shared_negatives():
     with pytest.raises(ValueError, match="shared_negatives needs"):
         model.train(args["words"], args["sentence_ends"], shared_negatives=True,
                     **{**kw, "sg": 0})
+
+
+# ---------------------------------------------------------------- HS private rows
+
+HS_MODES = [m for m in ADAGRAD_MODES if m[1]]
+
+
+def _same_bytes(a, b):
+    return all((x is None and y is None) or x.tobytes() == y.tobytes() for x, y in zip(a, b))
+
+
+@pytest.mark.parametrize("lr_mode", ["sgd", "count"] + LR_MODES)
+@pytest.mark.parametrize("mode", HS_MODES, ids=[i for i, m in zip(ADAGRAD_IDS, ADAGRAD_MODES) if m[1]])
+@settings(max_examples=10)
+@given(data=st.data(), hot=st.sampled_from([1, 3, 64]))
+def test_hs_private_rows_change_nothing_for_one_call(lr_mode, mode, data, hot):
+    """The heaviest inner nodes trained in a private copy and merged back
+    (hs_hot_rows, csrc/train_impl.h) give one call alone the same bytes as
+    training them in place: the oracle's equations hold whatever the value."""
+    mats, words, ends, kw = data.draw(batch_cases(*mode, lr_mode=lr_mode))
+    m0, a0, r0 = run_kernel_acc(mats, words, ends, dict(kw, hs_hot_rows=0))
+    m1, a1, r1 = run_kernel_acc(mats, words, ends, dict(kw, hs_hot_rows=hot))
+    assert r0 == r1 and _same_bytes(m0 + a0, m1 + a1)
+
+
+@pytest.mark.parametrize("lr_mode", ["sgd", "adagrad_row", "adagrad_coord"])
+def test_hs_private_rows_merged_mid_batch_change_nothing(lr_mode):
+    """A batch long enough for several merges (every 1024 positions)."""
+    rs = np.random.default_rng(7)
+    V, dim = 300, 24
+    counts = 1e5 / np.arange(1, V + 1)
+    points, codes, code_lens = huffman_tree(counts.astype(np.int64))
+    words = rs.choice(V, size=6000, p=counts / counts.sum()).astype(np.int32)
+    ends = np.arange(500, 6001, 500, dtype=np.int64)
+    mats = (((rs.random((V, dim)) - 0.5) / dim).astype(np.float32),
+            ((rs.random((V - 1, dim)) - 0.5) / dim).astype(np.float32), None)
+    kw = dict(sg=1, hs=1, negative=0, window=5, alpha=0.05, rng=3, points=points, codes=codes,
+              code_lens=code_lens)
+    if lr_mode != "sgd":
+        kw.update(lr_mode=lr_mode, alpha=0.1, **{name: np.full((len(m),) if lr_mode == "adagrad_row" else m.shape,
+                                                               1e-3, np.float32)
+                                                 for name, m in zip(ACC_NAMES, mats) if m is not None})
+    runs = [run_kernel_acc(mats, words, ends, dict(kw, hs_hot_rows=hot)) for hot in (0, 8, 64)]
+    for m, a, r in runs[1:]:
+        assert r == runs[0][2] and _same_bytes(m + a, runs[0][0] + runs[0][1])
+    with pytest.raises(ValueError, match="hs_hot_rows"):
+        run_kernel_acc(mats, words, ends, dict(kw, hs_hot_rows=-1))
