@@ -110,6 +110,7 @@ class StreamingWord2Vec:
         self._call_lock = threading.Lock()     # one training run at a time (train(), the feed)
         self._batch_lock = threading.Lock()    # held while a batch is prepared and handed over
         self._pool = None
+        self._syn1_merge = None   # a tree rebuild's pending merge (see _rebuild_tree)
         self._feeder = None
         self._feed_closed = False
         self.extra, self.checkpoint_time = {}, None
@@ -329,6 +330,7 @@ class StreamingWord2Vec:
                 try:
                     if pool is not None:
                         pool.close()   # every job done before save() may see _pool gone
+                        self._merge_syn1(force=True)
                 finally:
                     self._pool = None
             return self.stats
@@ -337,6 +339,7 @@ class StreamingWord2Vec:
         """Wait for the queued batches (the caller holds the batch lock)."""
         if self._pool is not None:
             self._pool.drain()
+        self._merge_syn1(force=True)
 
     # ------------------------------------------------------------ the feed
 
@@ -387,6 +390,7 @@ class StreamingWord2Vec:
         self.close()
 
     def _prepare(self, batch, schedule: Schedule, start_words: int, count: bool = True):
+        self._merge_syn1()
         ids, ends, skipped = self._read(batch, count)
         c = self.counters
         c["words_skipped"] += skipped
@@ -568,15 +572,30 @@ class StreamingWord2Vec:
         # only moving the rows waits for them.
         tree, source, factor = self._plan_tree(counts)
         huffman = _native.HuffmanTables(tree.points, tree.codes, tree.code_lens)
-        self._drain()  # the inner-node rows are about to move
+        pool = self._pool
+        in_flight = pool is not None and not pool.finished_before(pool.submitted)
+        if in_flight and self._syn1_merge is not None:
+            self._drain()   # one pending merge at a time (rebuilds are >= 10% growth apart)
+            in_flight = False
+        # Batches still queued train the old tree in the old rows. Rather than
+        # idle both workers until they are done (40 drains per 3M words cost
+        # ~30% of 2-worker SG-HS), the rows are moved from a snapshot now and
+        # what those batches change after it is added when they are done
+        # (_merge_syn1). With one worker nothing is in flight: no snapshot.
         old_syn1 = self._syn1.view
+        base = old_syn1.copy() if in_flight else old_syn1
         syn1 = np.zeros((max(rows - 1, 0), self.vector_size), np.float32)
         kept = source >= 0
-        syn1[kept] = old_syn1[source[kept]] if factor is None else old_syn1[source[kept]] * factor[kept][:, None]
+        syn1[kept] = base[source[kept]] if factor is None else base[source[kept]] * factor[kept][:, None]
+        old_acc = base_acc = None
         if factor is None and self._acc1 is not None:  # grafted: kept nodes keep their AdaGrad state
+            old_acc = self._acc1.view
+            base_acc = old_acc.copy() if in_flight else old_acc
             acc1 = np.full((rows - 1, self._acc1.dim), self.adagrad_init, np.float32)
-            acc1[kept] = self._acc1.view[source[kept]]
+            acc1[kept] = base_acc[source[kept]]
             self._acc1.replace(acc1)
+        if in_flight:
+            self._syn1_merge = (pool.submitted, old_syn1, base, source, factor, old_acc, base_acc)
         self._syn1.replace(syn1)
         if self._acc1 is not None and self._acc1.rows != len(syn1):
             # A new optimal tree: its nodes are new decisions, their steps start afresh.
@@ -586,6 +605,25 @@ class StreamingWord2Vec:
         if self._count1 is not None:   # the nodes' counts under the new tree, from the current counts
             self._set_node_counts(tree, counts)
         self._kernel = None
+
+    def _merge_syn1(self, force: bool = False) -> None:
+        """Add to the new tree's rows what the batches queued before its rebuild
+        changed in the old rows after the snapshot (mapped as the rows were,
+        scaled by the carry-over factor), once they have all run (``force``:
+        the caller has drained the workers)."""
+        merge = self._syn1_merge
+        if merge is None or not (force or self._pool is None or self._pool.finished_before(merge[0])):
+            return
+        self._syn1_merge = None
+        _, old, base, source, factor, old_acc, base_acc = merge
+        kept = np.flatnonzero(source >= 0)
+        rows = source[kept]
+        delta = old[rows] - base[rows]
+        if factor is not None:
+            delta *= factor[kept][:, None]
+        self._syn1.view[kept] += delta
+        if old_acc is not None:
+            self._acc1.view[kept] += old_acc[rows] - base_acc[rows]
 
     def _plan_tree(self, counts):
         """The next tree and, per inner node, the old syn1 row it starts from (-1:

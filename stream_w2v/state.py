@@ -48,6 +48,7 @@ def save_model(model, directory: str, extra: dict | None = None) -> str:
     with model._batch_lock:
         if model._pool is not None:
             model._pool.wait()   # a worker's error is the training thread's to raise
+        model._merge_syn1(force=True)
         return _save_locked(model, directory, extra)
 
 

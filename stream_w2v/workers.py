@@ -3,7 +3,10 @@
 The C kernels release the GIL, so N threads train N batches at once on the
 shared matrices (Hogwild, as word2vec.c does). The queue is bounded, so a
 fast producer blocks instead of piling batches up in memory. An exception in
-a worker is re-raised in the producer at its next submit or drain.
+a worker is re-raised in the producer at its next submit or drain. Jobs are
+numbered in submission order, so the producer can ask whether every job
+before a given one has run (:meth:`WorkerPool.finished_before`) without
+waiting for the ones after it.
 """
 from __future__ import annotations
 
@@ -17,6 +20,10 @@ class WorkerPool:
         self._run = run
         self._queue: queue.Queue = queue.Queue(maxsize=2 * workers)
         self._error: BaseException | None = None
+        self._lock = threading.Lock()
+        self.submitted = 0                 # jobs numbered 0, 1, ... in submission order
+        self._low = 0                      # every job numbered below this has run
+        self._finished: set[int] = set()   # jobs at or above _low that have run
         self._threads = [threading.Thread(target=self._loop, name=f"stream_w2v-worker-{i}", daemon=True)
                          for i in range(workers)]
         for t in self._threads:
@@ -24,25 +31,44 @@ class WorkerPool:
 
     def _loop(self):
         while True:
-            job = self._queue.get()
+            item = self._queue.get()
             try:
-                if job is None:
+                if item is None:
                     return
-                if self._error is None:
-                    self._run(job)
+                seq, job = item
+                try:
+                    if self._error is None:
+                        self._run(job)
+                finally:
+                    self._mark(seq)
             except BaseException as exc:  # re-raised in the producer
                 self._error = exc
             finally:
                 self._queue.task_done()
+
+    def _mark(self, seq: int) -> None:
+        with self._lock:
+            self._finished.add(seq)
+            while self._low in self._finished:
+                self._finished.remove(self._low)
+                self._low += 1
+
+    def finished_before(self, seq: int) -> bool:
+        """Have all jobs numbered below ``seq`` run (failed ones included)?"""
+        return self._low >= seq
 
     def _raise(self):
         if self._error is not None:
             error, self._error = self._error, None
             raise error
 
-    def submit(self, job) -> None:
+    def submit(self, job) -> int:
+        """Queue ``job``; returns its number."""
         self._raise()
-        self._queue.put(job)
+        seq = self.submitted
+        self.submitted += 1
+        self._queue.put((seq, job))
+        return seq
 
     def wait(self) -> None:
         """Wait until every submitted job has run; an error stays for the producer."""

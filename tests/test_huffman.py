@@ -12,7 +12,7 @@ from stream_w2v.huffman import (HuffmanTree, build_huffman, carry_over, expected
                                 extend_huffman)
 from stream_w2v.model import StreamingWord2Vec
 from stream_w2v.oracle import hs_loss, hs_terms
-from stream_w2v.tokenize import TokenBatch
+from stream_w2v.tokenize import TokenBatch, batches
 
 COUNTS = st.lists(st.integers(1, 10_000), min_size=1, max_size=60)
 
@@ -389,3 +389,51 @@ def test_hs_rebuild_keeps_the_loss_on_learned_text(sg, tmp_path):
     # The fallback to the optimal tree loses what was learned (that is why
     # grafting comes first) but is not worse than the naive rebuild.
     assert per_term["carried"] <= math.log(2)
+
+
+class _BusyPool:
+    """Stands in for the worker pool: batches submitted before are still running
+    until ``done`` (drain and wait are not expected: the rebuild must not wait)."""
+
+    submitted, done = 7, False
+
+    def finished_before(self, seq):
+        return self.done
+
+    def drain(self):
+        raise AssertionError("the tree rebuild drained the workers")
+
+    wait = drain
+
+
+@pytest.mark.parametrize("lr_schedule", ["adagrad", "inverse"])
+def test_rebuild_with_batches_in_flight_merges_their_changes_when_they_end(lr_schedule):
+    """A tree rebuild while batches are queued moves the rows from a snapshot,
+    and what those batches write into the old rows afterwards reaches the new
+    rows (through the same row map) once they have all run, not before."""
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(60)]
+    docs = [" ".join(rng.choice(words, 12)) for _ in range(300)]
+    m = StreamingWord2Vec(vector_size=8, window=2, min_count=2, sg=1, hs=1, negative=0, sample=0,
+                          workers=1, seed=1, batch_words=10**6, lr_schedule=lr_schedule)
+    m.train(docs)
+    tree_words = m._tree_words
+    new = " ".join(f"n{i}" for i in range(20))
+    (batch,) = batches([new, new] + docs[:50], 10**6)
+    m._pool = pool = _BusyPool()
+    m._prepare(batch, m._schedule(), 0)
+    assert m._tree_words == tree_words + 20 and m._syn1_merge is not None
+    _, old, base, source, factor, old_acc, base_acc = m._syn1_merge
+    bump = rng.normal(size=old.shape).astype(np.float32)
+    old += bump                                      # what the queued batches still write
+    kept = source >= 0
+    want = m._syn1.view.copy()
+    want[kept] += bump[source[kept]] * (1.0 if factor is None else factor[kept][:, None])
+    before = m._syn1.view.copy()
+    m._merge_syn1()
+    assert np.array_equal(m._syn1.view, before)      # they have not all run yet
+    pool.done = True
+    m._merge_syn1()
+    assert m._syn1_merge is None
+    np.testing.assert_allclose(m._syn1.view, want, rtol=1e-6, atol=1e-6)
+    m._pool = None
