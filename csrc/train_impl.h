@@ -445,62 +445,65 @@ static double train_cbow(const w2v_model *m, const w2v_params *p, const hot_rows
     return loss;
 }
 
-int W2V_FN(w2v_train_batch)(const w2v_model *m, const w2v_params *p, const w2v_batch *b,
-                            uint64_t *rng, w2v_result *out)
+/* Everything one call allocates (never per word), freed in one place. */
+typedef struct {
+    float *h, *e;             /* hidden layer and error row (one 2-row block) */
+    int32_t *sen;             /* the kept words of the current sentence ... */
+    int64_t *raw;             /* ... and their positions in the batch */
+    int32_t *noise;           /* the noise words of one example */
+    sg_shared_scratch sc;     /* shared negatives only */
+    hot_rows hot;             /* HS only */
+} batch_scratch;
+
+static void scratch_free(batch_scratch *s)
 {
-    memset(out, 0, sizeof(*out));
-    int64_t longest = 0, start = 0;
-    for (int64_t s = 0; s < b->n_sentences; s++) {
-        if (b->sentence_ends[s] - start > longest) longest = b->sentence_ends[s] - start;
-        start = b->sentence_ends[s];
-    }
+    free(s->sc.ctx); free(s->sc.outw); free(s->sc.in); free(s->sc.outr); free(s->sc.G);
+    free(s->sc.E); free(s->sc.F); free(s->sc.q);
+    hot_free(&s->hot);
+    free(s->h); free(s->sen); free(s->raw); free(s->noise);
+}
+
+/* W2V_OK, or W2V_ERR_NOMEM (what was allocated is left for scratch_free). */
+static int scratch_alloc(const w2v_model *m, const w2v_params *p, int64_t longest, int shared,
+                         batch_scratch *s)
+{
+    memset(s, 0, sizeof(*s));
     size_t row = ((size_t)m->dim * sizeof(float) + 63) & ~(size_t)63;
-    float *h = aligned_alloc(64, 2 * row);
-    int32_t *sen = malloc(sizeof(int32_t) * (size_t)(longest > 0 ? longest : 1));
-    int64_t *raw = malloc(sizeof(int64_t) * (size_t)(longest > 0 ? longest : 1));
-    int32_t *noise = malloc(sizeof(int32_t) * (size_t)(p->negative + 1));
-    if (!h || !sen || !raw || !noise) {
-        free(h); free(sen); free(raw); free(noise);
-        return W2V_ERR_NOMEM;
-    }
-    float *e = (float *)((char *)h + row);
-    /* Shared negatives: scratch for at most min(2 window, longest - 1) inputs
-     * and negative + 1 outputs (their ids, row pointers, error rows and the
-     * inputs x outputs matrix of g), only when that path runs. */
-    const int shared = p->shared_negatives && p->sg && !p->hs && p->negative > 0;
-    sg_shared_scratch sc = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, row / sizeof(float)};
+    s->sc.stride = row / sizeof(float);
+    s->h = aligned_alloc(64, 2 * row);
+    s->sen = malloc(sizeof(int32_t) * (size_t)(longest > 0 ? longest : 1));
+    s->raw = malloc(sizeof(int64_t) * (size_t)(longest > 0 ? longest : 1));
+    s->noise = malloc(sizeof(int32_t) * (size_t)(p->negative + 1));
+    if (!s->h || !s->sen || !s->raw || !s->noise) return W2V_ERR_NOMEM;
+    s->e = (float *)((char *)s->h + row);
     if (shared) {
+        /* At most min(2 window, longest - 1) inputs and negative + 1 outputs:
+         * their ids, row pointers, error rows and the inputs x outputs matrix of g. */
         int64_t max_in = longest - 1 < 2 * (int64_t)p->window ? longest - 1 : 2 * (int64_t)p->window;
         if (max_in < 1) max_in = 1;
         size_t n_out = (size_t)p->negative + 1;
-        sc.ctx = malloc(sizeof(int32_t) * (size_t)max_in);
-        sc.outw = malloc(sizeof(int32_t) * n_out);
-        sc.in = malloc(sizeof(float *) * (size_t)max_in);
-        sc.outr = malloc(sizeof(float *) * n_out);
-        sc.G = malloc(sizeof(float) * (size_t)max_in * n_out);
-        sc.E = aligned_alloc(64, row * (size_t)max_in);
-        sc.F = aligned_alloc(64, row * n_out);
-        sc.q = malloc(sizeof(float) * ((size_t)max_in + n_out));
-        if (!sc.ctx || !sc.outw || !sc.in || !sc.outr || !sc.G || !sc.E || !sc.F || !sc.q) {
-            free(sc.ctx); free(sc.outw); free(sc.in); free(sc.outr); free(sc.G);
-            free(sc.E); free(sc.F); free(sc.q);
-            free(h); free(sen); free(raw); free(noise);
+        sg_shared_scratch *sc = &s->sc;
+        sc->ctx = malloc(sizeof(int32_t) * (size_t)max_in);
+        sc->outw = malloc(sizeof(int32_t) * n_out);
+        sc->in = malloc(sizeof(float *) * (size_t)max_in);
+        sc->outr = malloc(sizeof(float *) * n_out);
+        sc->G = malloc(sizeof(float) * (size_t)max_in * n_out);
+        sc->E = aligned_alloc(64, row * (size_t)max_in);
+        sc->F = aligned_alloc(64, row * n_out);
+        sc->q = malloc(sizeof(float) * ((size_t)max_in + n_out));
+        if (!sc->ctx || !sc->outw || !sc->in || !sc->outr || !sc->G || !sc->E || !sc->F || !sc->q)
             return W2V_ERR_NOMEM;
-        }
     }
-    hot_rows hot;
-    if (hot_take(m, p, &hot) != W2V_OK) {
-        hot_free(&hot);
-        free(sc.ctx); free(sc.outw); free(sc.in); free(sc.outr); free(sc.G);
-        free(sc.E); free(sc.F); free(sc.q);
-        free(h); free(sen); free(raw); free(noise);
-        return W2V_ERR_NOMEM;
-    }
-    int64_t since_publish = 0;
+    return hot_take(m, p, &s->hot);
+}
+
+static void train_sentences(const w2v_model *m, const w2v_params *p, const w2v_batch *b, int shared,
+                            batch_scratch *s, uint64_t *rng, w2v_result *out)
+{
+    int64_t since_publish = 0, start = 0;
     double slope = b->n_words > 1 ? ((double)p->alpha_end - p->alpha) / (double)(b->n_words - 1) : 0.0;
-    start = 0;
-    for (int64_t s = 0; s < b->n_sentences; s++) {
-        int64_t len = 0, end = b->sentence_ends[s];
+    for (int64_t n = 0; n < b->n_sentences; n++) {
+        int64_t len = 0, end = b->sentence_ends[n];
         for (int64_t t = start; t < end; t++) {
             int32_t word = b->words[t];
             if (word < 0) continue;
@@ -508,29 +511,42 @@ int W2V_FN(w2v_train_batch)(const w2v_model *m, const w2v_params *p, const w2v_b
                 uint64_t r = lcg_next(rng);
                 if ((float)(r & 0xFFFF) / 65536.0f >= m->keep_prob[word]) continue;
             }
-            raw[len] = t;
-            sen[len++] = word;
+            s->raw[len] = t;
+            s->sen[len++] = word;
         }
         for (int64_t i = 0; i < len; i++) {
-            float alpha = (float)(p->alpha + slope * (double)raw[i]);
+            float alpha = (float)(p->alpha + slope * (double)s->raw[i]);
             int64_t w = p->window - (int64_t)(lcg_next(rng) % (uint64_t)p->window);
-            out->loss += shared ? train_sg_shared(m, p, sen, len, i, w, alpha, &sc, rng, out)
-                       : p->sg ? train_sg(m, p, &hot, sen, len, i, w, alpha, e, noise, rng, out)
-                               : train_cbow(m, p, &hot, sen, len, i, w, alpha, h, e, noise, rng, out);
+            out->loss += shared ? train_sg_shared(m, p, s->sen, len, i, w, alpha, &s->sc, rng, out)
+                       : p->sg ? train_sg(m, p, &s->hot, s->sen, len, i, w, alpha, s->e, s->noise, rng, out)
+                               : train_cbow(m, p, &s->hot, s->sen, len, i, w, alpha, s->h, s->e, s->noise,
+                                            rng, out);
             if (++since_publish == HOT_PUBLISH) {
-                hot_publish(m, &hot);
+                hot_publish(m, &s->hot);
                 since_publish = 0;
             }
         }
         out->words_kept += len;
         start = end;
     }
-    hot_publish(m, &hot);
-    hot_free(&hot);
-    free(sc.ctx); free(sc.outw); free(sc.in); free(sc.outr); free(sc.G);
-    free(sc.E); free(sc.F); free(sc.q);
-    free(h); free(sen); free(raw); free(noise);
-    return W2V_OK;
+    hot_publish(m, &s->hot);
+}
+
+int W2V_FN(w2v_train_batch)(const w2v_model *m, const w2v_params *p, const w2v_batch *b,
+                            uint64_t *rng, w2v_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    int64_t longest = 0, start = 0;
+    for (int64_t n = 0; n < b->n_sentences; n++) {
+        if (b->sentence_ends[n] - start > longest) longest = b->sentence_ends[n] - start;
+        start = b->sentence_ends[n];
+    }
+    const int shared = p->shared_negatives && p->sg && !p->hs && p->negative > 0;
+    batch_scratch s;
+    int status = scratch_alloc(m, p, longest, shared, &s);
+    if (status == W2V_OK) train_sentences(m, p, b, shared, &s, rng, out);
+    scratch_free(&s);
+    return status;
 }
 
 float W2V_FN(w2v_dot)(const float *a, const float *b, int32_t n) { return vec_dot(a, b, n); }
