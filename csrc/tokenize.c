@@ -105,7 +105,7 @@ static int finish_reading(reading *r, int status)
         w2v_words_find(w, key, x->len, w2v_hash_bytes(key, x->len))->id = x->id;   /* the slot's copy */
         memcpy(o->promoted_text + o->promoted_bytes, w->arena + x->offset, (size_t)x->len);
         o->promoted_bytes += x->len;
-        o->promoted_text[o->promoted_bytes++] = '\n';
+        o->promoted_ends[o->promoted] = o->promoted_bytes;   /* no separator: a token list's key may hold any byte */
         o->promoted_counts[o->promoted++] = x->count;
         x->count = 0;
     }

@@ -267,7 +267,8 @@ typedef struct {
     char *unknown_text;       /* their bytes, each followed by '\n' (NULL: not written) */
     int32_t *scratch;         /* 2 entries per possible token */
     uint64_t *spans;          /* w2v_tokenize: 2 entries per possible token */
-    char *promoted_text;      /* words promoted by this call, each followed by '\n' */
+    char *promoted_text;      /* words promoted by this call, back to back ... */
+    int64_t *promoted_ends;   /* ... word k ending at promoted_ends[k] */
     int64_t *promoted_counts; /* their counts, this call's occurrences included */
     int64_t *counts;          /* the words' counts, one per id < size at the call: every
                                  token read as a word adds 1 (NULL: not counted) */
@@ -293,7 +294,7 @@ typedef struct {
  * min_count = 0 only looks up (a later epoch): nothing is counted or added.
  * Sizes: ids, unknown_pos: text_len entries; scratch, spans: 2 * text_len;
  * sentence_ends: n_docs + text_len / max_sentence + 1 (max_sentence >= 1);
- * unknown_text, promoted_text: text_len + n_docs bytes; promoted_counts:
+ * unknown_text, promoted_text: text_len + n_docs bytes; promoted_counts, promoted_ends:
  * text_len. W2V_OK, or W2V_ERR_NOMEM (this call's candidate counts lost). */
 int w2v_tokenize(w2v_words *words, const char *text, int64_t text_len,
                  const int64_t *doc_ends, int64_t n_docs,

@@ -587,6 +587,12 @@ def _positive(name: str, value, lo: int = 1) -> int:
     return min(int(value), 2**62)
 
 
+def _pieces(buf: bytearray, ends: np.ndarray) -> list:
+    """Keys written back to back, key k ending at ``ends[k]``."""
+    data, bounds = bytes(buf[:int(ends[-1])]) if len(ends) else b"", [0] + ends.tolist()
+    return [data[a:b].decode("utf-8", "surrogatepass") for a, b in zip(bounds[:-1], bounds[1:])]
+
+
 def _lines(buf: bytearray, size: int) -> list:
     """Keys written back to back, each followed by a newline (a key never holds one)."""
     return bytes(buf[:size]).decode("utf-8", "surrogatepass").split("\n")[:-1]
@@ -722,12 +728,14 @@ class WordTable:
         keep = dict(ids=np.empty(max(n, 1), np.int32), unknown_pos=np.empty(max(n, 1), np.int32),
                     sentence_ends=np.empty(docs + n // max_sentence + 1, np.int64),
                     promoted_counts=np.empty(max(n, 1), np.int64),
+                    promoted_ends=np.empty(max(n, 1), np.int64),
                     promoted_text=bytearray(n + docs + 1),
                     unknown_text=bytearray(n + docs + 1) if unknown_text else None)
         out = ffi.new("w2v_tokens *")
         out.scratch, out.spans = self._scratch_bufs
         for name, dtype in (("ids", "int32_t[]"), ("unknown_pos", "int32_t[]"), ("sentence_ends", "int64_t[]"),
-                            ("promoted_counts", "int64_t[]"), ("promoted_text", "char[]"),
+                            ("promoted_counts", "int64_t[]"), ("promoted_ends", "int64_t[]"),
+                            ("promoted_text", "char[]"),
                             ("unknown_text", "char[]")):
             if keep[name] is not None:
                 buf = ffi.from_buffer(dtype, keep[name], require_writable=True)
@@ -752,7 +760,7 @@ class WordTable:
         return Read(keep["ids"][:out.tokens], keep["sentence_ends"][:out.sentences],
                     keep["unknown_pos"][:out.unknown].astype(np.int64),
                     _lines(keep["unknown_text"], out.unknown_bytes) if keep["unknown_text"] is not None else None,
-                    int(out.skipped), _lines(keep["promoted_text"], out.promoted_bytes),
+                    int(out.skipped), _pieces(keep["promoted_text"], keep["promoted_ends"][:out.promoted]),
                     keep["promoted_counts"][:out.promoted].copy())
 
 

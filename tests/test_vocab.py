@@ -190,3 +190,15 @@ def test_reading_text_in_c_counts_as_token_lists_do(batches, min_count, K, round
     assert (by_text.total_words, by_text.tokens_seen, by_text.floor) == \
         (by_list.total_words, by_list.tokens_seen, by_list.floor)
     assert all(by_text.table.get(w) == i for i, w in enumerate(by_text.index_to_key))
+
+
+def test_token_list_keys_may_hold_any_character():
+    """A token list's token is one key whatever it holds (newline, space, NUL):
+    promoted as it is, with the id the C table gives it."""
+    words = ["a\nb", "new york", "x\x00y", "a", "b"]
+    v = Vocabulary(min_count=2)
+    v.update(words)
+    ids = v.update(words)
+    assert v.index_to_key == words and ids.tolist() == [0, 1, 2, 3, 4]
+    assert [v.table.get(w) for w in words] == [0, 1, 2, 3, 4]
+    assert v.update(["a", "b", "a\nb"]).tolist() == [3, 4, 0]
