@@ -294,7 +294,7 @@ typedef struct {
  * min_count = 0 only looks up (a later epoch): nothing is counted or added.
  * Sizes: ids, unknown_pos: text_len entries; scratch, spans: 2 * text_len;
  * sentence_ends: n_docs + text_len / max_sentence + 1 (max_sentence >= 1);
- * unknown_text, promoted_text: text_len + n_docs bytes; promoted_counts, promoted_ends:
+ * unknown_text: text_len + n_docs bytes; promoted_text, promoted_counts, promoted_ends:
  * text_len. W2V_OK, or W2V_ERR_NOMEM (this call's candidate counts lost). */
 int w2v_tokenize(w2v_words *words, const char *text, int64_t text_len,
                  const int64_t *doc_ends, int64_t n_docs,

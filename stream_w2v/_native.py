@@ -589,7 +589,7 @@ def _positive(name: str, value, lo: int = 1) -> int:
 
 def _pieces(buf: bytearray, ends: np.ndarray) -> list:
     """Keys written back to back, key k ending at ``ends[k]``."""
-    data, bounds = bytes(buf[:int(ends[-1])]) if len(ends) else b"", [0] + ends.tolist()
+    data, bounds = bytes(memoryview(buf)[:int(ends[-1])]) if len(ends) else b"", [0] + ends.tolist()
     return [data[a:b].decode("utf-8", "surrogatepass") for a, b in zip(bounds[:-1], bounds[1:])]
 
 
@@ -611,7 +611,7 @@ class WordTable:
         if ptr == ffi.NULL:
             raise MemoryError("could not allocate the word table")
         self._ptr = ffi.gc(ptr, lib.w2v_words_free)
-        self._scratch = np.empty(0, np.int32)
+        self._capacity = -1
 
     def __len__(self) -> int:
         return int(lib.w2v_words_size(self._ptr))
@@ -716,30 +716,35 @@ class WordTable:
                                       _positive("min_count", min_count, 0), out)
         return self._result(status, out, keep)
 
+    #: What C writes and :meth:`_result` copies out before the next call: the
+    #: table's own buffers (name, C type, NumPy type, entries per token), grown when needed,
+    #: so a batch allocates nothing for them. ids and sentence_ends go to the
+    #: kernel with the batch: new per call.
+    _REUSED = (("scratch", "int32_t", np.int32, 2), ("spans", "uint64_t", np.uint64, 2),
+               ("unknown_pos", "int32_t", np.int32, 1), ("promoted_counts", "int64_t", np.int64, 1),
+               ("promoted_ends", "int64_t", np.int64, 1), ("promoted_text", "char", np.uint8, 1))
+
+    def _reserve(self, n: int) -> None:
+        if self._capacity >= n:
+            return
+        self._capacity = 2 * n
+        self._reused = {name: np.empty(per * self._capacity + 1, dtype) for name, _, dtype, per in self._REUSED}
+        self._reused_bufs = {name: ffi.from_buffer(ctype + "[]", self._reused[name], require_writable=True)
+                             for name, ctype, _, _ in self._REUSED}
+
     def _outputs(self, n: int, docs: int, max_sentence: int, unknown_text: bool):
-        """A w2v_tokens with its arrays sized as csrc/w2v.h asks, and the arrays (kept
-        alive). The returned ones are new per call (a batch keeps its ids); the
-        scratch is the table's own, grown when needed, so no call pays for it."""
-        if len(self._scratch) < 2 * max(n, 1):
-            self._scratch = np.empty(4 * max(n, 1), np.int32)
-            self._spans = np.empty(4 * max(n, 1), np.uint64)
-            self._scratch_bufs = (ffi.from_buffer("int32_t[]", self._scratch, require_writable=True),
-                                  ffi.from_buffer("uint64_t[]", self._spans, require_writable=True))
-        keep = dict(ids=np.empty(max(n, 1), np.int32), unknown_pos=np.empty(max(n, 1), np.int32),
+        """A w2v_tokens with its arrays sized as csrc/w2v.h asks, and the arrays it
+        points into (kept alive with it)."""
+        self._reserve(n)
+        keep = dict(self._reused, ids=np.empty(max(n, 1), np.int32),
                     sentence_ends=np.empty(docs + n // max_sentence + 1, np.int64),
-                    promoted_counts=np.empty(max(n, 1), np.int64),
-                    promoted_ends=np.empty(max(n, 1), np.int64),
-                    promoted_text=bytearray(n + docs + 1),
                     unknown_text=bytearray(n + docs + 1) if unknown_text else None)
         out = ffi.new("w2v_tokens *")
-        out.scratch, out.spans = self._scratch_bufs
-        for name, dtype in (("ids", "int32_t[]"), ("unknown_pos", "int32_t[]"), ("sentence_ends", "int64_t[]"),
-                            ("promoted_counts", "int64_t[]"), ("promoted_ends", "int64_t[]"),
-                            ("promoted_text", "char[]"),
-                            ("unknown_text", "char[]")):
+        for name, buf in self._reused_bufs.items():
+            setattr(out, name, buf)
+        for name, dtype in (("ids", "int32_t[]"), ("sentence_ends", "int64_t[]"), ("unknown_text", "char[]")):
             if keep[name] is not None:
-                buf = ffi.from_buffer(dtype, keep[name], require_writable=True)
-                keep[name + "_buf"] = buf
+                keep[name + "_buf"] = buf = ffi.from_buffer(dtype, keep[name], require_writable=True)
                 setattr(out, name, buf)
         return out, keep
 
