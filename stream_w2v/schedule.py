@@ -15,7 +15,9 @@ keeps ``alpha``.
     linear:   alpha_t = alpha - (alpha - min_alpha) * min(1, t / total_words)
 
 is the linear decay CLAMPED over a horizon: gensim's decay when the total is
-known (``total_words`` = corpus words x epochs, given to ``train``), falling
+known (``total_words`` = corpus words x epochs, given to ``train``; a call
+with a total runs this decay with plain SGD whatever the model's schedule,
+see ``StreamingWord2Vec.train``), falling
 linearly from ``alpha`` to ``min_alpha`` over those words, then held at
 ``min_alpha`` however far the stream runs past the total (it never goes
 below ``min_alpha``, never to zero or negative). The horizon starts at each

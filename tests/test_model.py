@@ -154,6 +154,41 @@ def test_linear_schedule_is_clamped_past_its_total():
     assert all(pair == (0.001, 0.001) for pair in rates[len(rates) // 4 + 1:])
 
 
+@pytest.mark.parametrize("schedule", ["adagrad", "adagrad_coord", "count", "inverse", "constant"])
+def test_a_known_total_trains_as_gensim_does(schedule):
+    """total_words makes a call gensim's: plain SGD, linear from start_alpha to
+    end_alpha over the total, whatever the stream schedule; alpha is its start
+    under the SGD schedules, word2vec's SGD rate under the per-row ones (whose
+    alpha means something else). The call after it is back on the stream schedule."""
+    m = StreamingWord2Vec(vector_size=8, min_count=1, workers=1, batch_words=100,
+                          lr_schedule=schedule, alpha=0.3, min_alpha=0.001)
+    jobs = []
+    run = m._run
+    m._run = lambda job: (jobs.append(job[3:]), run(job))
+    m.train(zipf_docs(100, 3), epochs=2, total_words=2000)
+    flat = [r for job in jobs for r in job[:2]]
+    start = 0.3 if schedule in ("inverse", "constant") else 0.05    # shared-negative skip-gram's SGD rate
+    assert flat[0] == start and flat[-1] == pytest.approx(0.001) and flat == sorted(flat, reverse=True)
+    assert {job[-1] for job in jobs} == {"sgd"}
+    jobs.clear()
+    m.train(zipf_docs(10, 4), epochs=1, total_words=200, start_alpha=0.02, end_alpha=0.01)
+    assert jobs[0][0] == 0.02 and jobs[-1][1] == pytest.approx(0.01)
+    jobs.clear()
+    m.train(zipf_docs(10, 5))
+    stream_mode = {"adagrad": "adagrad_row", "adagrad_coord": "adagrad_coord", "count": "count"}.get(schedule, "sgd")
+    assert {job[-1] for job in jobs} == {stream_mode}
+
+
+def test_start_and_end_alpha_are_checked():
+    m = StreamingWord2Vec(vector_size=8, min_count=1, workers=1)
+    with pytest.raises(ValueError, match="total_words"):
+        m.train(["a b"], start_alpha=0.01)             # no total: nothing to decay over
+    for bad in (dict(start_alpha=0), dict(start_alpha=-1.0), dict(end_alpha=float("nan")),
+                dict(start_alpha="0.1"), dict(start_alpha=0.01, end_alpha=0.02)):
+        with pytest.raises(ValueError, match="alpha"):
+            m.train(["a b"], total_words=2, **bad)
+
+
 # ---------------------------------------------------------------- bad input
 
 def test_bad_documents_raise_type_error():
