@@ -60,10 +60,13 @@ def _train_parser(sub):
     p.add_argument("--sample", type=_nonneg_float, metavar="F", help="subsampling threshold (1e-3)")
     p.add_argument("--alpha", type=_nonneg_float, metavar="F",
                    help="AdaGrad's base step (0.2; 0.1 skip-gram with --no-shared-negatives); with --lr-schedule inverse or count "
-                        "the initial rate (0.025 skip-gram, 0.05 CBOW)")
-    p.add_argument("--lr-schedule", choices=("inverse", "adagrad", "adagrad_coord", "count"),
+                        "the initial rate (0.025 skip-gram, 0.05 CBOW); with linear the initial rate "
+                        "(0.05; 0.025 skip-gram with --no-shared-negatives)")
+    p.add_argument("--lr-schedule", choices=("inverse", "adagrad", "adagrad_coord", "count", "linear"),
                    help="learning rate without a corpus total: AdaGrad per row (default) or per coordinate, "
-                        "inverse decay, or count (each word's rate alpha / (1 + its count / 10000))")
+                        "inverse decay, or count (each word's rate alpha / (1 + its count / 10000)); "
+                        "or linear: gensim's SGD decay from alpha to 0.0001 over all the --epochs passes "
+                        "(files only; progress in bytes read)")
     p.add_argument("--lr-count-tau", type=_nonneg_float, metavar="N",
                    help="with --lr-schedule count: the count at which a word's rate has halved (10000)")
     p.add_argument("--count-half-life", type=_nonneg_float, metavar="WORDS",

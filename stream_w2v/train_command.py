@@ -132,6 +132,8 @@ def _check_sources(args) -> None:
         raise UserError("--follow and --epochs need files, not stdin")
     if args.follow and args.epochs > 1:
         raise UserError("--epochs cannot be used with --follow")
+    if getattr(args, "lr_schedule", None) == "linear":
+        _check_linear(args)
     if args.sources.count("-") > 1:
         raise UserError("stdin (-) can be given only once")
     for path in args.sources:
@@ -229,6 +231,30 @@ def _positions(sources) -> list[dict]:
     return [s.position() for s in sources]
 
 
+def _check_linear(args) -> None:
+    if args.redis or args.follow or "-" in args.sources:
+        raise UserError("--lr-schedule linear decays over the files' known size: "
+                        "it needs files, not stdin, --follow or --redis")
+
+
+class _LinearRate:
+    """--lr-schedule linear: gensim's decay from alpha to min_alpha over every
+    pass, its progress measured in bytes of the files read. Their sizes are
+    the known total (word2vec.c and gensim count words in a first scan); bytes
+    also come back exactly from a checkpoint's positions, so a resumed run
+    continues on the same line."""
+
+    def __init__(self, model, paths: list[str], epochs: int):
+        self.alpha, self.min_alpha = model.alpha, model.min_alpha
+        self.epoch_bytes = max(1, sum(os.path.getsize(p) for p in paths))
+        self.epochs = epochs
+
+    def at(self, epoch: int, positions: list[dict]) -> float:
+        done = epoch * self.epoch_bytes + sum(p.get("offset") or 0 for p in positions)
+        progress = min(1.0, done / (self.epochs * self.epoch_bytes))
+        return max(self.min_alpha, self.alpha - (self.alpha - self.min_alpha) * progress)
+
+
 def _checkpoint(model, args, positions, epoch, paths, progress) -> bool:
     try:
         path = model.save(args.model_dir, extra={"sources": positions, "epoch": epoch, "epoch_paths": paths})
@@ -255,6 +281,11 @@ def run_train(args) -> int:
             os.unlink(os.path.join(args.model_dir, LOCK_NAME))
             os.rmdir(args.model_dir)
         raise
+    if model.lr_schedule == "linear":
+        _check_linear(args)   # a model resumed with the schedule it was created with
+        linear = _LinearRate(model, [s.path for s in sources], args.epochs)
+    else:
+        linear = None
     kept = _carried_over(saved, sources)
     if "-" in args.sources and sys.stdin.isatty() and not args.quiet:
         print("stream-w2v: reading text from the terminal; end it with Ctrl-D", file=sys.stderr)
@@ -294,7 +325,12 @@ def run_train(args) -> int:
     def train(lines):
         nonlocal clean
         clean = False
-        model.train(lines, count_words=epoch == 0)   # later epochs re-read counted text
+        if linear is None:
+            model.train(lines, count_words=epoch == 0)   # later epochs re-read counted text
+        else:  # from the rate where the chunk starts (trained) to where it ends (read)
+            start, end = linear.at(epoch, trained), linear.at(epoch, _positions(sources))
+            words = sum(t.count(" ") + 1 for t in lines)   # an estimate, as batches() makes
+            model.train(lines, count_words=epoch == 0, total_words=words, start_alpha=start, end_alpha=end)
         clean = True
 
     try:

@@ -3,6 +3,7 @@
 Every child gets a timeout, so a hang is a failure, not a stuck CI. Models are
 tiny (--dim 16) so the whole file runs in well under a minute on 2 cores.
 """
+import gc
 import json
 import os
 import random
@@ -425,6 +426,46 @@ def test_schedule_and_count_options_reach_the_model_and_stay(tmp_path, corpus):
     one_line_error(run("train", tmp_path / "m2", corpus, "--count-half-life", "0"), "count_half_life")
 
 
+def test_linear_schedule_decays_over_the_passes_and_resumes_on_its_line(tmp_path, monkeypatch):
+    """--lr-schedule linear: gensim's SGD decay from alpha to min_alpha over
+    every --epochs pass, its progress in bytes read. A run that dies in its
+    second pass resumes on the same line: the rates of the chunks it trains
+    again are those of the uninterrupted run, not a restart from alpha."""
+    from stream_w2v import cli
+    f = tmp_path / "f.txt"
+    f.write_text("\n".join(make_lines(random.Random(4), 3000)) + "\n")
+    rates, crash_at = [], [None]
+    real = StreamingWord2Vec.train
+
+    def train(self, docs, **kw):
+        if len(rates) == crash_at[0]:
+            raise RuntimeError("killed")
+        rates.append((kw["start_alpha"], kw["end_alpha"]))
+        return real(self, docs, **kw)
+    monkeypatch.setattr(StreamingWord2Vec, "train", train)
+    monkeypatch.setattr("stream_w2v.train_command.CHUNK_BYTES", 4096)   # many chunks per pass
+
+    def command(name):
+        return ["train", str(tmp_path / name), str(f), *TINY, "--lr-schedule", "linear", "--alpha", "0.04",
+                "--epochs", "3", "--checkpoint-every", "0", "-q"]
+    assert cli.main(command("whole")) == 0
+    whole = list(rates)
+    flat = [r for pair in whole for r in pair]
+    assert flat[0] == 0.04 and flat[-1] == pytest.approx(1e-4) and flat == sorted(flat, reverse=True)
+    per_chunk = 0.04 * 4096 / f.stat().st_size        # the rate's fall over one chunk
+    assert whole[len(whole) // 3][0] == pytest.approx(0.04 - (0.04 - 1e-4) / 3, abs=2 * per_chunk)
+    rates.clear()
+    crash_at[0] = len(whole) // 2                      # in the second pass
+    with pytest.raises(RuntimeError, match="killed"):
+        cli.main(command("resumed"))
+    gc.collect()   # the dead run's frames hold its lock on the directory (a process would just exit)
+    done = len(rates)
+    rates.clear()
+    crash_at[0] = None
+    assert cli.main(command("resumed")) == 0
+    assert 0 < len(whole) - len(rates) <= done and rates == whole[len(whole) - len(rates):]
+
+
 def test_user_errors(model, tmp_path, corpus):
     plain_dir = tmp_path / "plain"
     plain_dir.mkdir()
@@ -443,6 +484,10 @@ def test_user_errors(model, tmp_path, corpus):
     one_line_error(run("analogy", model, "w1", "w2", "no-such-word"), "not in the vocabulary")
     one_line_error(run("train", tmp_path / "m", "-", "--epochs", "2", input=b"a b\n"), "stdin")
     one_line_error(run("train", tmp_path / "m", corpus, "--follow", "--epochs", "2"), "--epochs")
+    one_line_error(run("train", tmp_path / "m", "-", "--lr-schedule", "linear", input=b"a b\n"), "linear", "stdin")
+    one_line_error(run("train", tmp_path / "m", corpus, "--follow", "--lr-schedule", "linear"), "linear")
+    ok("train", tmp_path / "lin", corpus, *TINY, "--lr-schedule", "linear", "-q")
+    one_line_error(run("train", tmp_path / "lin", "-", input=b"a b\n"), "linear", "stdin")   # the model's schedule
     one_line_error(run("train", model, corpus, "--dim", "32"), "--dim")
     one_line_error(run("export", model, tmp_path / "no" / "dir" / "v.txt"), "v.txt")
     one_line_error(run("evaluate", model, "--pairs", tmp_path / "missing.tsv"), "missing.tsv")
