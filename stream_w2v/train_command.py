@@ -40,6 +40,7 @@ from stream_w2v.model import StreamingWord2Vec
 from stream_w2v.progress import Progress
 from stream_w2v.queries import UserError, load_model
 from stream_w2v.redis_source import BrokerError
+from stream_w2v.schedule import Schedule
 from stream_w2v.sources import FileSource, StdinSource, iter_sources
 
 CHUNK_BYTES = 1 << 20
@@ -245,14 +246,11 @@ class _LinearRate:
     continues on the same line."""
 
     def __init__(self, model, paths: list[str], epochs: int):
-        self.alpha, self.min_alpha = model.alpha, model.min_alpha
         self.epoch_bytes = max(1, sum(os.path.getsize(p) for p in paths))
-        self.epochs = epochs
+        self.schedule = Schedule("linear", model.alpha, model.min_alpha, total_words=epochs * self.epoch_bytes)
 
     def at(self, epoch: int, positions: list[dict]) -> float:
-        done = epoch * self.epoch_bytes + sum(p.get("offset") or 0 for p in positions)
-        progress = min(1.0, done / (self.epochs * self.epoch_bytes))
-        return max(self.min_alpha, self.alpha - (self.alpha - self.min_alpha) * progress)
+        return self.schedule.rate(epoch * self.epoch_bytes + sum(p.get("offset") or 0 for p in positions))
 
 
 def _checkpoint(model, args, positions, epoch, paths, progress) -> bool:
