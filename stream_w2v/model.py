@@ -353,7 +353,8 @@ class StreamingWord2Vec:
             try:
                 for epoch in range(epochs):
                     count = count_words and epoch == 0
-                    for batch in batches(corpus_iterable, self.batch_words, self.lowercase, self.max_token_length):
+                    for batch in batches(corpus_iterable, self.batch_words, self.lowercase, self.max_token_length,
+                                         offer_gil=pool is not None):
                         with self._batch_lock:
                             job = self._prepare(batch, schedule, start_words, count)
                             if job is None:

@@ -68,16 +68,17 @@ _END = object()
 
 
 def batches(docs: Iterable, batch_words: int, lowercase: bool = False,
-            max_token_length: int = 100) -> Iterator[TextBatch | TokenBatch]:
+            max_token_length: int = 100, offer_gil: bool = False) -> Iterator[TextBatch | TokenBatch]:
     """Group documents into batches of about ``batch_words`` tokens, in order.
 
     Consecutive strings share a :class:`TextBatch`, consecutive token lists a
-    :class:`TokenBatch`; a change of kind closes the batch in hand."""
+    :class:`TokenBatch`; a change of kind closes the batch in hand.
+    ``offer_gil``: worker threads train while this runs (see _Texts.take)."""
     if isinstance(docs, (str, bytes)):
         raise TypeError("train() takes an iterable of documents, not a single string; wrap it in a list")
     if not isinstance(docs, Iterable):
         raise TypeError(f"train() takes an iterable of documents, not {type(docs).__name__}")
-    texts = _Texts(batch_words, lowercase)
+    texts = _Texts(batch_words, lowercase, offer_gil)
     batch = TokenBatch()
     it = iter(docs)
     doc = next(it, _END)
@@ -110,8 +111,11 @@ def batches(docs: Iterable, batch_words: int, lowercase: bool = False,
 class _Texts:
     """The strings of the text batch in hand, encoded."""
 
-    def __init__(self, batch_words: int, lowercase: bool):
+    def __init__(self, batch_words: int, lowercase: bool, offer_gil: bool = False):
         self.batch_words = batch_words
+        # With no worker threads there is nobody to offer the GIL to, and a
+        # sleep(0) is a ~50 us timer-slack nap: 4% of a 1-worker CBOW-NS pass.
+        self.offer_gil = offer_gil
         self.max_bytes = MAX_BYTES_PER_WORD * batch_words
         self.lowercase = lowercase
         self.parts: list[bytes] = []
@@ -140,7 +144,7 @@ class _Texts:
             if self.size >= max_bytes or self.words >= batch_words:
                 yield from self.close()
                 parts = self.parts
-            if not self.docs & 63:
+            if self.offer_gil and not self.docs & 63:
                 # Offer the GIL: a worker whose C call has ended would
                 # otherwise wait for it up to the 5 ms switch interval while
                 # this loop runs (measured: +4-7% words/s at 2 workers).
