@@ -77,6 +77,13 @@ def command(name: str, exe: Path, corpus: str, vectors: str, threads: int, passe
     raise KeyError(name)
 
 
+def command_template(name: str) -> str:
+    """The command line as the report shows it, with THREADS and PASSES for
+    what each run sets (yskip trains one pass only)."""
+    passes = 1 if name == "yskip" else "PASSES"
+    return " ".join(command(name, Path("BIN"), "CORPUS", "VECS.bin", "THREADS", passes))
+
+
 def outputs(name: str, vectors: str) -> dict[str, str]:
     """Trainer name -> vectors file written by one run of peer ``name``."""
     out = {name: vectors}

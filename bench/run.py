@@ -409,8 +409,7 @@ def main(argv=None, log=print) -> dict:
                 corpus={k: corpus[k] for k in ("name", "tokens", "lines", "bytes", "sha256")},
                 trainers=args.trainers, variants={t: dict(base=b, settings=st) for t, (b, st) in args.variants.items()
                                                   if t in args.trainers},
-                peers={t: " ".join(peers_mod.command(t, Path("BIN"), "CORPUS", "VECS.bin", 0, 1)).replace(
-                    " 0 ", " THREADS ") for t in args.trainers if t in peers_mod.PEERS},
+                peers={t: peers_mod.command_template(t) for t in args.trainers if t in peers_mod.PEERS},
                 gensim_input=args.gensim_input, evaluator=args.evaluator,
                 repeats=args.repeats, load_at_start=os.getloadavg())
     rows = []

@@ -295,3 +295,12 @@ def test_stream_schedules_and_usable(small_corpus, tmp_path):
     assert ref["gensim-5"]["cached_from"] == "stream-cached.json" and ref["gensim-5"]["analogy"] == 0.5
     # workers=1: the same curve twice
     assert [p["ws353"] for p in again["curve"]["points"]] == [p["ws353"] for p in runs["adagrad"]["points"]]
+
+
+def test_the_report_shows_a_peers_passes_as_a_placeholder():
+    """A run of 1 and 5 passes shares one footnote per peer: it must not show
+    the first configuration's -iter (it said -iter 1 under 5-pass rows)."""
+    from bench import peers
+    line = peers.command_template("pword2vec")
+    assert "-threads THREADS" in line and "-iter PASSES" in line
+    assert "THREADS" in peers.command_template("yskip")
