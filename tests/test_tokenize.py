@@ -168,3 +168,18 @@ def test_huge_documents_are_cut_at_whitespace_with_bounded_batches():
     blob = "\u65e5" * (MAX_DOC_BYTES // 2)                  # no whitespace: cut between characters
     (batch,) = batches([blob], 10**9)
     assert batch.text.decode("utf-8") == blob and batch.docs == 1
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_reading_loop_offers_the_gil_only_to_worker_threads(monkeypatch, workers):
+    """sleep(0) lets a worker whose C call ended take the GIL; with one worker
+    (no threads) it is only a ~50 us nap, so training must not call it."""
+    from stream_w2v import tokenize
+    from stream_w2v.model import StreamingWord2Vec
+    naps = []
+    real_sleep = tokenize.time.sleep
+    monkeypatch.setattr(tokenize.time, "sleep", lambda s: (naps.append(s), real_sleep(s)))
+    docs = [f"w{i % 7} w{i % 5} w{i % 3}" for i in range(1000)]
+    StreamingWord2Vec(min_count=1, workers=workers, seed=1).train(docs)
+    assert (len(naps) > 0) == (workers > 1)
+    assert len(list(batches(docs, 10_000, offer_gil=True))) == len(list(batches(docs, 10_000)))
