@@ -6,6 +6,11 @@ so promoting new words inside the capacity needs no copy, and a worker still
 training on the previous (shorter) view writes into the same memory: nothing
 is lost. Only a capacity doubling copies, and the model drains its workers
 before one (it happens log2(V) times in a model's life).
+
+:class:`FrontRows` is the same idea for the Huffman tree's inner nodes,
+whose rows are numbered so that a grafted tree puts its new nodes first and
+shifts every old one by as many (stream_w2v.huffman): its live rows sit at
+the end of the buffer and new ones are prepended, so a graft moves no row.
 """
 from __future__ import annotations
 
@@ -52,3 +57,61 @@ class GrowableRows:
         buffer = np.zeros((capacity, self.dim), dtype=np.float32)
         buffer[:rows] = array
         self.buffer, self.rows = buffer, rows
+
+
+class FrontRows:
+    """Rows that grow at the front: the live rows are the last ``rows`` of the
+    buffer, and :meth:`prepend` makes the ``m`` rows before them live.
+
+    A row keeps its memory when rows are prepended (its index grows by ``m``),
+    so a worker still training on the previous view, which indexes the same
+    row ``m`` lower, writes into the row the new view sees. Only a prepend
+    beyond the capacity (or :meth:`replace`) moves the rows.
+    """
+
+    def __init__(self, dim: int, capacity: int = 1024, fill: float = 0.0):
+        self.dim, self.fill = dim, fill
+        self.rows = 0
+        self.buffer = _filled((max(capacity, 1), dim), fill)
+
+    @property
+    def capacity(self) -> int:
+        return self.buffer.shape[0]
+
+    def needs_copy(self, rows: int) -> bool:
+        """Would holding ``rows`` rows reallocate (move the live rows)?"""
+        return rows > self.capacity
+
+    @property
+    def view(self) -> np.ndarray:
+        return self.buffer[self.capacity - self.rows:]
+
+    def prepend(self, m: int) -> None:
+        """Make the ``m`` rows before the live ones live, at ``fill`` (in place
+        unless the capacity is exceeded)."""
+        if m <= 0:
+            return
+        rows = self.rows + m
+        if self.needs_copy(rows):
+            self.replace(np.concatenate([np.full((m, self.dim), self.fill, np.float32), self.view]))
+            return
+        start = self.capacity - rows
+        self.buffer[start:start + m] = self.fill
+        self.rows = rows
+
+    def replace(self, array: np.ndarray) -> None:
+        """Swap in new contents (a re-mapped tree), in a new buffer with room
+        in front to grow by doubling."""
+        rows = array.shape[0]
+        capacity = self.capacity
+        while capacity < rows:
+            capacity *= 2
+        buffer = _filled((capacity, self.dim), self.fill)
+        buffer[capacity - rows:] = array
+        self.buffer, self.rows = buffer, rows
+
+
+def _filled(shape, fill: float) -> np.ndarray:
+    # np.zeros gets pages the kernel zeroes on first touch: a 50 MB syn1 whose
+    # front stays unused costs nothing until it is grown into.
+    return np.zeros(shape, np.float32) if fill == 0 else np.full(shape, fill, np.float32)

@@ -31,7 +31,7 @@ import numpy as np
 from stream_w2v import _native
 from stream_w2v.huffman import build_huffman, carry_over_plan, expected_code_length, extend_huffman
 from stream_w2v.keyedvectors import KeyedVectors
-from stream_w2v.matrices import GrowableRows
+from stream_w2v.matrices import FrontRows, GrowableRows
 from stream_w2v.recent_counts import RecentCounts
 from stream_w2v.sampling import keep_probabilities, noise_weights
 from stream_w2v.schedule import ADAGRAD_MODES, KERNEL_MODES, SCHEDULES, Schedule
@@ -206,7 +206,8 @@ class StreamingWord2Vec:
         self.vocab = Vocabulary(min_count=self.min_count, max_vocab_size=self.max_vocab_size)
         self._syn0 = GrowableRows(dim)
         self._syn1neg = GrowableRows(dim) if self.negative else None
-        self._syn1 = GrowableRows(dim) if self.hs else None
+        # Inner-node rows grow at the front, so a grafted tree moves none (_rebuild_tree).
+        self._syn1 = FrontRows(dim) if self.hs else None
         self._keep = GrowableRows(1)
         # count_half_life: the counts the noise and subsampling tables follow (else lifetime counts).
         self._decayed = RecentCounts(self.count_half_life) if self.count_half_life else None
@@ -216,7 +217,7 @@ class StreamingWord2Vec:
         adagrad = self.lr_schedule in ADAGRAD_MODES
         self._acc0 = GrowableRows(width) if adagrad else None
         self._acc1neg = GrowableRows(width) if adagrad and self.negative else None
-        self._acc1 = GrowableRows(width) if adagrad and self.hs else None
+        self._acc1 = FrontRows(width, fill=self.adagrad_init) if adagrad and self.hs else None
         # lr_schedule="count": the counts the kernel reads (float32, clamped, see
         # _count_cap): the words' (syn0 and syn1neg share them) and the inner
         # nodes' (exact in _node_counts). Derived from the vocabulary and the
@@ -610,6 +611,38 @@ class StreamingWord2Vec:
         # only moving the rows waits for them.
         tree, source, factor = self._plan_tree(counts)
         huffman = _native.HuffmanTables(tree.points, tree.codes, tree.code_lens)
+        if not self._graft_in_place(source, factor):
+            self._move_syn1(source, factor)
+        self._tree, self._tree_words = tree, rows
+        self._huffman = huffman
+        if self._count1 is not None:   # the nodes' counts under the new tree, from the current counts
+            self._set_node_counts(tree, counts)
+        self._kernel = None
+
+    def _graft_in_place(self, source, factor) -> bool:
+        """A grafted tree numbers its m new inner nodes first and every old one
+        m higher (source = [-1] * m + [0, 1, ...]): prepending m zero rows to
+        syn1 (and fresh accumulators) gives the new rows without moving an old
+        one, so batches still queued on the old tree write where the new tree
+        reads: no copy, no snapshot, no merge (a pending one, from an earlier
+        move, finds its rows m further on). False when the rows would move:
+        a re-mapped tree, or one beyond the capacity."""
+        old = self._syn1.rows
+        m = len(source) - old
+        if factor is not None or m < 0 \
+                or any(a is not None and a.needs_copy(len(source)) for a in (self._syn1, self._acc1)):
+            return False
+        if not (np.all(source[:m] == -1) and np.array_equal(source[m:], np.arange(old))):
+            return False
+        self._syn1.prepend(m)
+        if self._acc1 is not None:
+            self._acc1.prepend(m)
+        return True
+
+    def _move_syn1(self, source, factor):
+        """The rows of a re-mapped tree (carry-over) or of one beyond the capacity,
+        in new buffers: new inner node k from old row source[k] (times factor[k])."""
+        rows = len(source) + 1
         pool = self._pool
         in_flight = pool is not None and not pool.finished_before(pool.submitted)
         if in_flight and self._syn1_merge is not None:
@@ -633,16 +666,11 @@ class StreamingWord2Vec:
             acc1[kept] = base_acc[source[kept]]
             self._acc1.replace(acc1)
         if in_flight:
-            self._syn1_merge = (pool.submitted, old_syn1, base, source, factor, old_acc, base_acc)
+            self._syn1_merge = (pool.submitted, old_syn1, base, source, factor, old_acc, base_acc, len(syn1))
         self._syn1.replace(syn1)
         if self._acc1 is not None and self._acc1.rows != len(syn1):
             # A new optimal tree: its nodes are new decisions, their steps start afresh.
             self._acc1.replace(np.full((len(syn1), self._acc1.dim), self.adagrad_init, np.float32))
-        self._tree, self._tree_words = tree, rows
-        self._huffman = huffman
-        if self._count1 is not None:   # the nodes' counts under the new tree, from the current counts
-            self._set_node_counts(tree, counts)
-        self._kernel = None
 
     def _merge_syn1(self, force: bool = False) -> None:
         """Add to the new tree's rows what the batches queued before its rebuild
@@ -653,15 +681,18 @@ class StreamingWord2Vec:
         if merge is None or not (force or self._pool is None or self._pool.finished_before(merge[0])):
             return
         self._syn1_merge = None
-        _, old, base, source, factor, old_acc, base_acc = merge
+        _, old, base, source, factor, old_acc, base_acc, moved_rows = merge
         kept = np.flatnonzero(source >= 0)
-        rows = source[kept]
-        delta = old[rows] - base[rows]
+        from_rows = source[kept]
+        delta = old[from_rows] - base[from_rows]
         if factor is not None:
             delta *= factor[kept][:, None]
-        self._syn1.view[kept] += delta
+        # Grafts since the move prepended rows (a move drains first, so only
+        # they came in between): the moved rows are now that many further on.
+        to_rows = kept + (self._syn1.rows - moved_rows)
+        self._syn1.view[to_rows] += delta
         if old_acc is not None:
-            self._acc1.view[kept] += old_acc[rows] - base_acc[rows]
+            self._acc1.view[to_rows] += old_acc[from_rows] - base_acc[from_rows]
 
     def _plan_tree(self, counts):
         """The next tree and, per inner node, the old syn1 row it starts from (-1:

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from stream_w2v import _native, model as model_mod
+from stream_w2v.matrices import FrontRows
 from stream_w2v.huffman import (HuffmanTree, build_huffman, carry_over, expected_code_length,
                                 extend_huffman)
 from stream_w2v.model import StreamingWord2Vec
@@ -406,24 +407,48 @@ class _BusyPool:
     wait = drain
 
 
-@pytest.mark.parametrize("lr_schedule", ["adagrad", "inverse"])
-def test_rebuild_with_batches_in_flight_merges_their_changes_when_they_end(lr_schedule):
-    """A tree rebuild while batches are queued moves the rows from a snapshot,
-    and what those batches write into the old rows afterwards reaches the new
-    rows (through the same row map) once they have all run, not before."""
+def _model_and_new_words(lr_schedule):
+    """A trained 60-word HS model, and a batch that promotes 20 new words (a rebuild)."""
     rng = np.random.default_rng(0)
     words = [f"w{i}" for i in range(60)]
     docs = [" ".join(rng.choice(words, 12)) for _ in range(300)]
     m = StreamingWord2Vec(vector_size=8, window=2, min_count=2, sg=1, hs=1, negative=0, sample=0,
                           workers=1, seed=1, batch_words=10**6, lr_schedule=lr_schedule)
     m.train(docs)
-    tree_words = m._tree_words
     new = " ".join(f"n{i}" for i in range(20))
     (batch,) = batches([new, new] + docs[:50], 10**6)
+    return m, batch, rng
+
+
+def _squeeze_capacity(m):
+    """Leave syn1 (and its accumulators) no room in front: the next graft must move the rows."""
+    for name in ("_syn1", "_acc1"):
+        rows = getattr(m, name)
+        if rows is not None:
+            tight = FrontRows(rows.dim, capacity=rows.rows, fill=rows.fill)
+            tight.replace(rows.view)
+            setattr(m, name, tight)
+
+
+@pytest.mark.parametrize("lr_schedule", ["adagrad", "inverse"])
+@pytest.mark.parametrize("why", ["carry_over", "capacity"])
+def test_rebuild_with_batches_in_flight_merges_their_changes_when_they_end(lr_schedule, why, monkeypatch):
+    """A rebuild that moves the rows (a switch to the optimal tree, or a graft
+    beyond the buffer's capacity) while batches are queued moves them from a
+    snapshot, and what those batches write into the old rows afterwards
+    reaches the new rows (through the same row map) once they have all run,
+    not before."""
+    m, batch, rng = _model_and_new_words(lr_schedule)
+    if why == "carry_over":
+        monkeypatch.setattr(model_mod, "TREE_SLACK", 0.0)
+    else:
+        _squeeze_capacity(m)
+    tree_words = m._tree_words
     m._pool = pool = _BusyPool()
     m._prepare(batch, m._schedule(), 0)
     assert m._tree_words == tree_words + 20 and m._syn1_merge is not None
-    _, old, base, source, factor, old_acc, base_acc = m._syn1_merge
+    assert (m._syn1_merge[4] is None) == (why == "capacity")   # grafted: no factor
+    _, old, base, source, factor, old_acc, base_acc, _ = m._syn1_merge
     bump = rng.normal(size=old.shape).astype(np.float32)
     old += bump                                      # what the queued batches still write
     kept = source >= 0
@@ -437,3 +462,62 @@ def test_rebuild_with_batches_in_flight_merges_their_changes_when_they_end(lr_sc
     assert m._syn1_merge is None
     np.testing.assert_allclose(m._syn1.view, want, rtol=1e-6, atol=1e-6)
     m._pool = None
+
+
+@pytest.mark.parametrize("lr_schedule", ["adagrad", "inverse"])
+def test_graft_while_a_merge_is_pending_shifts_where_it_lands(lr_schedule):
+    """A graft in place after a move whose batches are still queued: the
+    merge, when they are done, adds their changes to the moved rows where
+    they are now (as many rows further on as the graft prepended)."""
+    m, batch, rng = _model_and_new_words(lr_schedule)
+    _squeeze_capacity(m)
+    m._pool = pool = _BusyPool()
+    m._prepare(batch, m._schedule(), 0)                  # a move: its merge waits
+    merge = m._syn1_merge
+    old, source, old_acc = merge[1], merge[3], merge[5]
+    more = " ".join(f"p{i}" for i in range(10))
+    (batch,) = batches([more, more], 10**6)
+    moved_rows = m._syn1.rows
+    m._prepare(batch, m._schedule(), 0)                  # a graft in place (a move would drain)
+    shift = m._syn1.rows - moved_rows
+    assert shift > 0 and m._syn1_merge is merge
+    bump = rng.normal(size=old.shape).astype(np.float32)
+    old += bump                                          # what the queued batches still write
+    kept = np.flatnonzero(source >= 0)
+    want = m._syn1.view.copy()
+    want[kept + shift] += bump[source[kept]]
+    if old_acc is not None:
+        old_acc += 1.0
+        want_acc = m._acc1.view.copy()
+        want_acc[kept + shift] += 1.0
+    pool.done = True
+    m._merge_syn1()
+    m._pool = None
+    np.testing.assert_allclose(m._syn1.view, want, rtol=1e-6, atol=1e-6)
+    if old_acc is not None:
+        np.testing.assert_allclose(m._acc1.view, want_acc, rtol=1e-6)
+
+
+@pytest.mark.parametrize("lr_schedule", ["adagrad", "inverse"])
+def test_graft_with_batches_in_flight_moves_no_row(lr_schedule):
+    """A grafted rebuild inside the capacity prepends the new inner nodes'
+    rows: every old row keeps its memory (m rows further on), so what a
+    batch still queued on the old tree writes is what the new tree reads,
+    with nothing to snapshot or merge."""
+    m, batch, rng = _model_and_new_words(lr_schedule)
+    old_view, old_rows = m._syn1.view, m._syn1.rows
+    old_acc = None if m._acc1 is None else m._acc1.view
+    before = old_view.copy()
+    m._pool = _BusyPool()
+    m._prepare(batch, m._schedule(), 0)
+    m._pool = None
+    grafted = m._syn1.rows - old_rows
+    assert grafted > 0 and m._syn1_merge is None
+    assert np.array_equal(m._syn1.view[grafted:], before)           # old rows as they were
+    assert not m._syn1.view[:grafted].any()                          # new rows start at zero
+    bump = rng.normal(size=old_view.shape).astype(np.float32)
+    old_view += bump                                                 # a queued batch writes
+    np.testing.assert_array_equal(m._syn1.view[grafted:], before + bump)
+    if old_acc is not None:
+        assert np.all(m._acc1.view[:grafted] == m.adagrad_init)
+        assert np.shares_memory(m._acc1.view, old_acc)
