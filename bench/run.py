@@ -1,8 +1,9 @@
 """stream_w2v against gensim, side by side: ``python -m bench [run] [options]``.
 
-For every (mode, threads, passes) the trainers run one after the other,
-alternating (stream_w2v, gensim, stream_w2v, gensim, ... for --repeats), so a
-machine that slows down during the run slows both. Each training is its own
+For every (mode, passes) the trainers run one after the other, alternating
+(stream_w2v, gensim, stream_w2v, gensim, ...) and so do the thread counts
+(1, 2, 1, 2, ... for --repeats), so a machine that slows down during the run
+slows both, and both thread counts. Each training is its own
 process (bench/child.py): wall time is the whole process (start-up, imports,
 reading, training, writing the vectors) and peak RSS is that process's alone
 (VmHWM, read by the child as it exits; see bench/child.py for why not wait4). words/s = corpus tokens x passes / wall seconds, the same
@@ -414,10 +415,14 @@ def main(argv=None, log=print) -> dict:
                 repeats=args.repeats, load_at_start=os.getloadavg())
     rows = []
     with tempfile.TemporaryDirectory(prefix="stream_w2v_bench_") as work:
+        # Repeats outermost within a (mode, passes): thread counts alternate
+        # too, so a drift of the shared machine's speed during the run (seen:
+        # the same single-thread loop 1.8 s and 3.0 s minutes apart) moves
+        # the 1- and 2-thread runs of a repeat alike, and their ratio less.
         for mode in args.modes:
             for passes in args.passes:
-                for threads in args.threads:
-                    for repeat in range(args.repeats):
+                for repeat in range(args.repeats):
+                    for threads in args.threads:
                         for trainer in args.trainers:
                             if trainer in peers_mod.PEERS and (mode not in peers_mod.PEER_MODES or
                                                                (trainer == "yskip" and passes != 1)):
