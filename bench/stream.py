@@ -16,7 +16,11 @@
   the shares add up to the wall time.
 - cli: throughput of ``stream-w2v train`` reading a file in bulk, a pipe
   (stdin) and a file followed while it is being written (--follow), each
-  timed until the trainer's progress line reports every token seen.
+  timed until the trainer's progress line reports every token seen; and,
+  as "iterable", of the library's ``StreamingWord2Vec.train`` given the
+  open file (an iterable of str) with the same settings, timed from its
+  process's start to the end of ``train``. Each is also given as a ratio to
+  the bulk file's words/s.
 
 Writes stream-NAME.json (and stream-NAME-curve.png, stream-NAME-usable.png)
 under bench/results/. ``--parts curve --add-to NAME`` instead adds the
@@ -138,12 +142,13 @@ def _watch(proc, tokens: int, start: float, timeout: float) -> float | None:
 
 
 def cli_throughput(corpus: dict, mode: str, threads: int, work: str, timeout: float = 3600, log=print) -> dict:
-    """stream-w2v train on a file (bulk), on stdin from a pipe, on a followed file being written."""
+    """stream-w2v train on a file (bulk), on stdin from a pipe, on a followed file being
+    written; StreamingWord2Vec.train on the open file (iterable)."""
     exe = shutil.which("stream-w2v") or os.path.join(os.path.dirname(sys.executable), "stream-w2v")
     if not os.path.exists(exe):
         return {"skipped": "stream-w2v not installed"}
     path, tokens, out = corpus["path"], corpus["tokens"], {}
-    for how in ("bulk", "pipe", "follow"):
+    for how in ("bulk", "pipe", "follow", "iterable"):
         model_dir = os.path.join(work, f"cli-{how}")
         shutil.rmtree(model_dir, ignore_errors=True)
         start = time.perf_counter()
@@ -155,6 +160,9 @@ def cli_throughput(corpus: dict, mode: str, threads: int, work: str, timeout: fl
             proc = subprocess.Popen([exe, "train", model_dir, "-", *_cli_args(mode, threads)],
                                     stdin=cat.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             cat.stdout.close()  # the trainer holds the pipe's only read end
+        elif how == "iterable":
+            proc = subprocess.Popen([sys.executable, "-c", _ITERABLE, path, mode, str(threads)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=_REPO)
         else:
             live = os.path.join(work, "live.txt")
             with contextlib.suppress(FileNotFoundError):
@@ -177,10 +185,28 @@ def cli_throughput(corpus: dict, mode: str, threads: int, work: str, timeout: fl
         else:
             out[how] = dict(seconds_to_all_words=seen_s, words_per_sec=tokens / seen_s, process_wall_s=wall,
                             exit=proc.returncode)
-        log(f"  {how:6}: " + (f"{out[how]['words_per_sec']:,.0f} words/s ({seen_s:.1f} s to the last word, "
-                              f"{wall:.1f} s process)" if seen_s else out[how]["error"]))
+        if seen_s and "words_per_sec" in out.get("bulk", {}):
+            out[how]["vs_bulk"] = out[how]["words_per_sec"] / out["bulk"]["words_per_sec"]
+        log(f"  {how:8}: " + (f"{out[how]['words_per_sec']:,.0f} words/s ({seen_s:.1f} s to the last word, "
+                                f"{wall:.1f} s process, {out[how].get('vs_bulk', 1.0):.2f}x bulk)"
+                                if seen_s else out[how]["error"]))
         shutil.rmtree(model_dir, ignore_errors=True)
     return out
+
+
+_REPO = str(Path(__file__).resolve().parent.parent)
+# The library path: train() on the open file, then the progress line _watch
+# waits for (the command prints its own).
+_ITERABLE = """
+import json, sys
+from bench.child import stream_params
+from stream_w2v import StreamingWord2Vec
+path, mode, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
+model = StreamingWord2Vec(**stream_params(mode, threads))
+with open(path, encoding="utf-8") as f:
+    model.train(f)
+print(json.dumps({"words_seen": model.stats["words_seen"]}), file=sys.stderr, flush=True)
+"""
 
 
 def _append(src: str, dst: str, block: int = 1 << 20) -> None:

@@ -144,8 +144,9 @@ def test_stream_figures(small_corpus, tmp_path):
     (up,) = results["upkeep"]
     assert up["calls"]["Huffman rebuild"] >= 1
     assert sum(up["seconds"].values()) == pytest.approx(up["total_s"])
-    for how in ("bulk", "pipe", "follow"):
+    for how in ("bulk", "pipe", "follow", "iterable"):
         assert results["cli"][how]["words_per_sec"] > 0, results["cli"][how]
+    assert results["cli"]["iterable"]["vs_bulk"] > 0
     assert (tmp_path / "stream-smoke.json").exists()
 
 
