@@ -30,8 +30,22 @@ def markdown(results: dict) -> str:
     meta = results["meta"]
     trainers = [t for t in (OURS, THEIRS) if t in meta["trainers"]]
     if set(reported(meta)) - {OURS, THEIRS}:
-        return by_trainer(results) + ("\n" + _pair_table(results) if trainers else "")
-    return _pair_table(results)
+        out = by_trainer(results) + ("\n" + _pair_table(results) if trainers else "")
+    else:
+        out = _pair_table(results)
+    return out + _scaling_table(results.get("scaling") or [])
+
+
+def _scaling_table(scaling: list[dict]) -> str:
+    """T threads over 1 thread, per repeat (runs minutes apart) and their median."""
+    if not scaling:
+        return ""
+    lines = ["| mode | passes | trainer | threads | words/s T threads / 1 thread, per repeat | median |",
+             "|---|---|---|---|---|---|"]
+    for s in scaling:
+        per = ", ".join(f"{r:.2f}" for r in s["ratios"])
+        lines.append(f"| {s['mode']} | {s['passes']} | {s['trainer']} | {s['threads']} | {per} | {s['median']:.2f}x |")
+    return "\n" + "\n".join(lines) + "\n"
 
 
 def _pair_table(results: dict) -> str:

@@ -252,6 +252,24 @@ def summarize(rows: list[dict], trainers: list[str] | None = None) -> list[dict]
     return out
 
 
+def scaling(rows: list[dict]) -> list[dict]:
+    """Per (mode, passes, trainer) and thread count T > 1: words/s at T threads over
+    words/s at 1 thread, for each repeat that ran both. The repeats alternate the
+    thread counts, so each ratio comes from two runs minutes apart, and their
+    median moves less with the machine's drift than the ratio of two medians."""
+    out = []
+    for key in dict.fromkeys((r["mode"], r["passes"], r["trainer"]) for r in rows):
+        mine = [r for r in rows if (r["mode"], r["passes"], r["trainer"]) == key]
+        one = {r.get("repeat", 0): r["words_per_sec"] for r in mine if r["threads"] == 1}
+        for threads in sorted({r["threads"] for r in mine} - {1}):
+            many = {r.get("repeat", 0): r["words_per_sec"] for r in mine if r["threads"] == threads}
+            ratios = [many[k] / one[k] for k in sorted(one.keys() & many.keys()) if one[k]]
+            if ratios:
+                out.append(dict(mode=key[0], passes=key[1], trainer=key[2], threads=threads, ratios=ratios,
+                                median=statistics.median(ratios)))
+    return out
+
+
 def _median(values):
     values = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
     return statistics.median(values) if values else math.nan
@@ -442,7 +460,7 @@ def main(argv=None, log=print) -> dict:
     meta["load_at_end"] = os.getloadavg()
     summary = summarize(rows, args.trainers)
     meta["trainers_reported"] = reported_trainers(args.trainers, rows)
-    results = dict(meta=meta, runs=rows, summary=summary, headline=headline(summary))
+    results = dict(meta=meta, runs=rows, summary=summary, headline=headline(summary), scaling=scaling(rows))
     args.out.mkdir(parents=True, exist_ok=True)
     json_path = args.out / f"{args.name}.json"
     with open(json_path, "w") as f:
