@@ -1,4 +1,4 @@
-"""python -m bench [run|stream|redis|combine|corpus|kernel] [options]; without a subcommand: run.
+"""python -m bench [run|stream|redis|combine|corpus|kernel|replay] [options]; without a subcommand: run.
 
 - run     stream_w2v vs gensim, alternating, one process per training (bench/run.py);
           opt-in: variants (stream_w2v-adagrad, --variant) and the peers
@@ -11,6 +11,8 @@
           section (bench/combine.py)
 - corpus  build/cache the Debian-text corpus, print its counts and sha256 (bench/corpus.py)
 - kernel  single-thread kernel throughput per ISA (bench/kernel_speed.py)
+- replay  kernel-only scaling: a real pass's batches trained again on 1 and on 2
+          threads, words/s and CPU seconds (bench/replay.py)
 """
 import sys
 
@@ -39,6 +41,9 @@ def main() -> None:
     elif command == "kernel":
         from bench.kernel_speed import main as kernel
         kernel(rest)
+    elif command == "replay":
+        from bench.replay import main as replay
+        replay(rest)
     elif command == "help":
         print(__doc__)
     else:

@@ -320,3 +320,16 @@ def test_scaling_pairs_the_thread_counts_of_each_repeat():
     assert s["ratios"] == [1.5, 1.9, 1.9] and s["median"] == 1.9   # not 380 / 100 or median 190 / 100
     table = report._scaling_table([s])
     assert "| SG-NS | 1 | stream_w2v | 2 | 1.50, 1.90, 1.90 | 1.90x |" in table
+
+
+def test_replay_scaling(small_corpus, tmp_path):
+    """The kernel-only replay trains every recorded batch on 1 and on 2 threads
+    and reports both, per round."""
+    from bench import replay as bench_replay
+    results = bench_replay.main(["--corpus", str(small_corpus), "--modes", "CBOW-HS", "--tokens", "20000",
+                                 "--rounds", "2", "--out", str(tmp_path), "--name", "smoke"], log=lambda *_: None)
+    res = results["modes"]["CBOW-HS"]
+    assert res["words"] >= 20000 and res["batches"] >= 2 and len(res["rounds"]) == 2
+    for r in res["rounds"]:
+        assert r["words_per_sec_1"] > 0 and r["words_per_sec_2"] > 0 and r["cpu_s_1"] > 0 and r["cpu_s_2"] > 0
+    assert (tmp_path / "replay-smoke.json").exists()

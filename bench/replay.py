@@ -1,0 +1,120 @@
+"""Kernel-only scaling: ``python -m bench replay [--modes ...] [--tokens N] [--rounds N]``.
+
+A pass over the first ``--tokens`` tokens of the corpus is trained once with
+one worker while its batches are recorded (token ids, sentence ends, learning
+rates, random states). Then, ``--rounds`` times, the recorded batches are
+trained again on the final matrices: all on one thread, then split over two
+threads (even and odd batches) started together. No reading, no vocabulary,
+no queue: only the C calls, so the ratio of the two is what two workers get
+from the kernels themselves on this machine (their contention for shared
+rows and caches included), apart from the thread that feeds them.
+
+Per round: words/s on 1 and 2 threads and the CPU seconds each spent (thread
+CPU time, summed over the threads); the 2-thread CPU over the 1-thread CPU is
+1.0 when two threads do the same work with no extra cost. Rounds alternate,
+so a drift of the shared machine's speed shows as a spread between them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import threading
+import time
+from pathlib import Path
+
+from bench import corpus as corpus_mod
+from bench.child import MODES, stream_params
+from stream_w2v.model import StreamingWord2Vec
+
+RESULTS_DIR = Path(__file__).parent / "results"
+
+
+class _Recording(StreamingWord2Vec):
+    """A model that keeps every batch it trains (one worker: in order)."""
+
+    def _run(self, job):
+        self.jobs.append(job)
+        super()._run(job)
+
+
+def record(path: str, mode: str, tokens: int):
+    """The model after one pass over the first ``tokens`` tokens, and its batches."""
+    lines, n = [], 0
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            lines.append(line)
+            n += len(line.split())
+            if n >= tokens:
+                break
+    model = _Recording(**stream_params(mode, 1))
+    model.jobs = []
+    model.train(lines)
+    return model
+
+
+def _train(model, kernel, jobs, cpu: list) -> None:
+    start = time.thread_time()
+    for _, ids, ends, alpha0, alpha1, rng, lr_mode in jobs:
+        kernel.train(ids, ends, sg=model.sg, hs=model.hs, negative=model.negative, window=model.window,
+                     cbow_mean=model.cbow_mean, alpha=alpha0, alpha_end=alpha1, rng=rng,
+                     compute_loss=model.compute_loss, lr_mode=lr_mode,
+                     shared_negatives=model._shares_negatives())
+    cpu.append(time.thread_time() - start)
+
+
+def replay(model, rounds: int) -> dict:
+    """``rounds`` alternating replays on 1 and on 2 threads (see the module docstring)."""
+    jobs = model.jobs
+    kernel = jobs[-1][0]       # the last kernel view: every recorded id is a row of it
+    words = sum(len(job[1]) for job in jobs)
+    out = []
+    for _ in range(rounds):
+        cpu1: list = []
+        start = time.perf_counter()
+        _train(model, kernel, jobs, cpu1)
+        one = time.perf_counter() - start
+        cpu2: list = []
+        threads = [threading.Thread(target=_train, args=(model, kernel, jobs[k::2], cpu2)) for k in (0, 1)]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        two = time.perf_counter() - start
+        out.append(dict(words_per_sec_1=words / one, words_per_sec_2=words / two, ratio=one / two,
+                        cpu_s_1=cpu1[0], cpu_s_2=sum(cpu2), cpu_ratio=sum(cpu2) / cpu1[0]))
+    return dict(words=words, batches=len(jobs), rounds=out,
+                median_ratio=statistics.median(r["ratio"] for r in out),
+                median_cpu_ratio=statistics.median(r["cpu_ratio"] for r in out))
+
+
+def main(argv=None, log=print) -> dict:
+    p = argparse.ArgumentParser(prog="python -m bench replay", description=__doc__.splitlines()[0])
+    p.add_argument("--corpus", default="full", help="'small', 'full' or a text file")
+    p.add_argument("--modes", nargs="+", choices=list(MODES), default=["CBOW-NS", "CBOW-HS"])
+    p.add_argument("--tokens", type=int, default=3_000_000, help="length of the recorded pass")
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--data-dir", type=Path, default=Path(__file__).parent / "data")
+    p.add_argument("--out", type=Path, default=RESULTS_DIR)
+    p.add_argument("--name", default="replay")
+    args = p.parse_args(argv)
+    if args.corpus in ("small", "full"):
+        path = corpus_mod.ensure(args.corpus, args.data_dir)["path"]
+    else:
+        path = args.corpus
+    results = {"command": "python -m bench replay " + " ".join(argv or []), "modes": {}}
+    for mode in args.modes:
+        res = replay(record(path, mode, args.tokens), args.rounds)
+        results["modes"][mode] = res
+        log(f"{mode}: {res['words']:,} words in {res['batches']} batches; 2 threads / 1 thread: "
+            + ", ".join(f"{r['ratio']:.2f}" for r in res["rounds"]) + f" (median {res['median_ratio']:.2f}x); "
+            + "CPU s 2 / 1: " + ", ".join(f"{r['cpu_ratio']:.2f}" for r in res["rounds"])
+            + f" (median {res['median_cpu_ratio']:.2f})")
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"replay-{args.name}.json").write_text(json.dumps(results, indent=1))
+    return results
+
+
+if __name__ == "__main__":
+    main()
