@@ -36,10 +36,7 @@ class GrowableRows:
         if rows <= self.rows:
             return
         if rows > self.capacity:
-            capacity = self.capacity
-            while capacity < rows:
-                capacity *= 2
-            bigger = np.zeros((capacity, self.dim), dtype=np.float32)
+            bigger = np.zeros((_doubled(self.capacity, rows), self.dim), dtype=np.float32)
             bigger[:self.rows] = self.buffer[:self.rows]
             self.buffer = bigger
         if init is not None:
@@ -103,9 +100,7 @@ class FrontRows:
         """Swap in new contents (a re-mapped tree), in a new buffer with room
         in front to grow by doubling."""
         rows = array.shape[0]
-        capacity = self.capacity
-        while capacity < rows:
-            capacity *= 2
+        capacity = _doubled(self.capacity, rows)
         buffer = _filled((capacity, self.dim), self.fill)
         buffer[capacity - rows:] = array
         self.buffer, self.rows = buffer, rows
@@ -115,3 +110,10 @@ def _filled(shape, fill: float) -> np.ndarray:
     # np.zeros gets pages the kernel zeroes on first touch: a 50 MB syn1 whose
     # front stays unused costs nothing until it is grown into.
     return np.zeros(shape, np.float32) if fill == 0 else np.full(shape, fill, np.float32)
+
+
+def _doubled(capacity: int, rows: int) -> int:
+    """``capacity`` doubled until it holds ``rows``."""
+    while capacity < rows:
+        capacity *= 2
+    return capacity
