@@ -5,7 +5,14 @@ rows of a C-contiguous buffer is itself C-contiguous and shares its memory,
 so promoting new words inside the capacity needs no copy, and a worker still
 training on the previous (shorter) view writes into the same memory: nothing
 is lost. Only a capacity doubling copies, and the model drains its workers
-before one (it happens log2(V) times in a model's life).
+before one: both of its cores stand idle while the rows are copied.
+
+So the first buffer reserves ``RESERVE_BYTES`` of address space (at least
+1024 rows): ``np.zeros`` of that size is a lazily zeroed mapping, and a page
+costs memory only once a row on it is grown into. A vocabulary of up to
+~168k words at dimension 100 then never copies (measured: the 7 doublings
+to 86k words cost 0.15-0.22 s of a 5.5 s CBOW-NS pass at 2 workers, the
+workers idle); beyond it the capacity doubles as before.
 
 :class:`FrontRows` is the same idea for the Huffman tree's inner nodes,
 whose rows are numbered so that a grafted tree puts its new nodes first and
@@ -16,11 +23,20 @@ from __future__ import annotations
 
 import numpy as np
 
+RESERVE_BYTES = 64 << 20
+MIN_CAPACITY = 1024
+
+
+def initial_capacity(dim: int) -> int:
+    """Rows of a first buffer: RESERVE_BYTES of float32 rows, at least MIN_CAPACITY."""
+    return max(MIN_CAPACITY, RESERVE_BYTES // (4 * max(dim, 1)))
+
 
 class GrowableRows:
-    def __init__(self, dim: int, capacity: int = 1024):
+    def __init__(self, dim: int, capacity: int | None = None):
         self.dim = dim
         self.rows = 0
+        capacity = initial_capacity(dim) if capacity is None else capacity
         self.buffer = np.zeros((max(capacity, 1), dim), dtype=np.float32)
 
     @property
@@ -66,10 +82,13 @@ class FrontRows:
     beyond the capacity (or :meth:`replace`) moves the rows.
     """
 
-    def __init__(self, dim: int, capacity: int = 1024, fill: float = 0.0):
+    def __init__(self, dim: int, capacity: int | None = None, fill: float = 0.0):
         self.dim, self.fill = dim, fill
         self.rows = 0
-        self.buffer = _filled((max(capacity, 1), dim), fill)
+        capacity = initial_capacity(dim) if capacity is None else capacity
+        # Zeros, whatever the fill: a row takes the fill when it is prepended,
+        # and the untouched front stays a lazily zeroed mapping.
+        self.buffer = np.zeros((max(capacity, 1), dim), np.float32)
 
     @property
     def capacity(self) -> int:
@@ -101,15 +120,9 @@ class FrontRows:
         in front to grow by doubling."""
         rows = array.shape[0]
         capacity = _doubled(self.capacity, rows)
-        buffer = _filled((capacity, self.dim), self.fill)
+        buffer = np.zeros((capacity, self.dim), np.float32)   # the front: lazily zeroed, filled by prepend
         buffer[capacity - rows:] = array
         self.buffer, self.rows = buffer, rows
-
-
-def _filled(shape, fill: float) -> np.ndarray:
-    # np.zeros gets pages the kernel zeroes on first touch: a 50 MB syn1 whose
-    # front stays unused costs nothing until it is grown into.
-    return np.zeros(shape, np.float32) if fill == 0 else np.full(shape, fill, np.float32)
 
 
 def _doubled(capacity: int, rows: int) -> int:

@@ -7,9 +7,12 @@ indices; FrontRows: m rows further on after a prepend), so nothing a worker
 writes is lost. Checked against a plain list of rows over random sequences
 of operations.
 """
+import os
+
 import numpy as np
 from hypothesis import given, strategies as st
 
+from stream_w2v import matrices
 from stream_w2v.matrices import FrontRows, GrowableRows
 
 DIM = 3
@@ -50,3 +53,28 @@ def test_growable_rows_grow_keeps_every_row_in_place(seq, capacity):
             before += 1.0
             ref[:len(before)] += 1.0
         np.testing.assert_array_equal(rows.view, ref)
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_first_buffer_reserves_address_space_not_memory():
+    """The first buffer holds RESERVE_BYTES of rows (so a vocabulary of that
+    size never drains the workers for a copy) but costs memory only for the
+    rows grown into: 8 stores reserve 512 MiB, and RSS grows by about what
+    their live rows take (1000 rows x 100 floats each, 3.2 MB in all). The
+    bound, 32 MiB, is far below one reservation touched (64 MiB), and well
+    above allocator noise."""
+    assert GrowableRows(100).capacity == matrices.RESERVE_BYTES // 400
+    assert FrontRows(8, fill=0.5).capacity == matrices.RESERVE_BYTES // 32
+    before = _rss_bytes()
+    stores = [GrowableRows(100) for _ in range(4)] + [FrontRows(100, fill=0.1) for _ in range(4)]
+    for s in stores:
+        if isinstance(s, GrowableRows):
+            s.grow(1000, np.ones((1000, 100), np.float32))
+        else:
+            s.prepend(1000)
+    assert _rss_bytes() - before < 32 << 20
+    assert all(np.all(s.view == 0.1) for s in stores[4:])

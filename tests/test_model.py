@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from stream_w2v import checkpoint
+from stream_w2v import matrices as row_stores
 from stream_w2v.checkpoint import CheckpointError
 from stream_w2v.model import PARAMS, StreamingWord2Vec
 from stream_w2v.schedule import Schedule
@@ -260,11 +261,13 @@ OPTIONS = [("sg-ns", "adagrad", {"count_half_life": 2000.0}), ("cbow-hs-ns", "in
 
 
 @pytest.mark.parametrize("mode, schedule, options", [(m, s, {}) for m, s in SCHEDULED] + OPTIONS)
-def test_deterministic_and_resume_exact(mode, schedule, options, tmp_path):
+def test_deterministic_and_resume_exact(mode, schedule, options, tmp_path, monkeypatch):
     """workers=1 + seed: two runs give identical bytes; save -> load -> continue
     gives exactly the uninterrupted run. The second part brings new words (tree
-    grafts, noise table rebuilds, capacity doubling past 1024 rows) and words
-    that were candidates at the save and are promoted after it."""
+    grafts, noise table rebuilds, capacity doubling past 1024 rows: no address
+    space reserved here) and words that were candidates at the save and are
+    promoted after it."""
+    monkeypatch.setattr(row_stores, "RESERVE_BYTES", 0)
     kw = MODES.get(mode, dict(sg=0, hs=1, negative=3))
     kw = dict(kw, vector_size=12, window=3, min_count=3, workers=1, seed=11, batch_words=700,
               max_vocab_size=5000, lr_schedule=schedule, **options)
@@ -281,7 +284,7 @@ def test_deterministic_and_resume_exact(mode, schedule, options, tmp_path):
     c = StreamingWord2Vec(**kw)
     c.train(part1)
     c.train(part2)
-    assert len(a.wv) > 1024            # the matrices doubled their capacity after the save
+    assert len(a.wv) > 1024 and a._syn0.capacity > 1024   # the matrices doubled their capacity after the save
     assert_same_model(a, b)
     assert_same_model(a, c)
     assert a.stats["loss"] == b.stats["loss"]
@@ -425,11 +428,13 @@ def test_load_never_unpickles(tmp_path):
 
 # ---------------------------------------------------------------- threads
 
-def test_queries_during_training_and_growth():
+def test_queries_during_training_and_growth(monkeypatch):
     """workers=2; the vocabulary keeps growing (4 capacity doublings: 1024 ->
-    16384 rows) while another thread queries. Each query reads one snapshot,
-    so its answers agree with themselves: shapes match the len() read
-    before and after it (the vocabulary only grows)."""
+    16384 rows, with no address space reserved) while another thread
+    queries. Each query reads one snapshot, so its answers agree with
+    themselves: shapes match the len() read before and after it (the
+    vocabulary only grows)."""
+    monkeypatch.setattr(row_stores, "RESERVE_BYTES", 0)
     m = StreamingWord2Vec(vector_size=16, window=2, min_count=2, workers=2, seed=1, batch_words=2000,
                           sg=1, hs=1, negative=2)
     rng = np.random.default_rng(0)
