@@ -6,8 +6,9 @@ background thread takes them in order and trains them through the normal
 path (``train``: same batching, same worker threads). So:
 
 * memory is bounded: at most ``queue_size`` documents wait in the queue, plus
-  the batch being filled (``batch_words`` tokens) and the ``2 * workers``
-  batches handed to the worker threads;
+  the batch being filled (``batch_words`` tokens) and the batches handed to
+  the worker threads (at most 320,000 tokens' worth, or 2 per worker:
+  :func:`stream_w2v.workers.queue_depth`);
 * a full queue blocks ``submit`` (back-pressure), or raises ``queue.Full``
   with ``block=False`` / after ``timeout`` seconds: memory never grows;
 * documents are trained in submission order, in batches of ``batch_words``

@@ -37,7 +37,7 @@ from stream_w2v.sampling import keep_probabilities, noise_weights
 from stream_w2v.schedule import ADAGRAD_MODES, KERNEL_MODES, SCHEDULES, Schedule
 from stream_w2v.tokenize import MAX_SENTENCE, TextBatch, batches, check_document
 from stream_w2v.vocab import Vocabulary
-from stream_w2v.workers import WorkerPool
+from stream_w2v.workers import WorkerPool, queue_depth
 
 # Rebuild the noise table / subsampling when the vocabulary or the word total
 # grew by this factor since the last build, and the Huffman tree when the
@@ -349,7 +349,8 @@ class StreamingWord2Vec:
             self._start()
             schedule = self._schedule(total_words * epochs if total_words else None, start_alpha, end_alpha)
             start_words = self.counters["words_done"] if total_words else 0
-            pool = WorkerPool(self.workers, self._run) if self.workers > 1 else None
+            pool = (WorkerPool(self.workers, self._run, queue_depth(self.workers, self.batch_words))
+                    if self.workers > 1 else None)
             self._pool = pool
             try:
                 for epoch in range(epochs):
