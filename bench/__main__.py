@@ -1,4 +1,4 @@
-"""python -m bench [run|stream|redis|combine|corpus|kernel|replay] [options]; without a subcommand: run.
+"""python -m bench [run|stream|redis|combine|corpus|kernel|replay|pair] [options]; without a subcommand: run.
 
 - run     stream_w2v vs gensim, alternating, one process per training (bench/run.py);
           opt-in: variants (stream_w2v-adagrad, --variant) and the peers
@@ -13,6 +13,8 @@
 - kernel  single-thread kernel throughput per ISA (bench/kernel_speed.py)
 - replay  kernel-only scaling: a real pass's batches trained again on 1 and on 2
           threads, words/s and CPU seconds (bench/replay.py)
+- pair    the machine's own 2-core ceiling: two 1-worker trainings at once (separate
+          processes) against one alone, next to 2 workers against 1 (bench/pair.py)
 """
 import sys
 
@@ -44,6 +46,9 @@ def main() -> None:
     elif command == "replay":
         from bench.replay import main as replay
         replay(rest)
+    elif command == "pair":
+        from bench.pair import main as pair
+        pair(rest)
     elif command == "help":
         print(__doc__)
     else:

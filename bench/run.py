@@ -128,26 +128,14 @@ def run_trainer(trainer: str, mode: str, threads: int, passes: int, corpus: dict
     variants = VARIANTS if variants is None else variants
     if trainer in peers_mod.PEERS:
         return _run_peer(trainer, mode, threads, passes, corpus, workdir, evaluator, timeout, peers_dir)
-    base, settings = variants.get(trainer, (trainer, {}))
-    tag = f"{trainer}-{mode}-t{threads}-p{passes}"
-    spec = dict(trainer=base, mode=mode, threads=threads, passes=passes, corpus=corpus["path"],
-                tokens=corpus["tokens"], vectors=os.path.join(workdir, tag + ".bin"),
-                report=os.path.join(workdir, tag + ".json"), gensim_input=gensim_input, settings=settings)
-    env = _env()
-    repo = env["PYTHONPATH"].split(os.pathsep)[0]
+    spec = child_spec(trainer, mode, threads, passes, corpus, workdir, gensim_input, variants)
+    settings = spec["settings"]
     load_before = os.getloadavg()[0]
-    with open(os.path.join(workdir, tag + ".log"), "w") as log:
-        start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "bench.child", json.dumps(spec)],
-                                stdout=log, stderr=subprocess.STDOUT, env=env, cwd=repo)
-        status, usage = _wait(proc, timeout)
-        wall = time.perf_counter() - start
-    if status != 0:
-        with open(log.name) as f:
-            tail = f.read()[-3000:]
-        raise RuntimeError(f"{tag} failed (exit {status}):\n{tail}")
-    with open(spec["report"]) as f:
-        inside = json.load(f)
+    start = time.perf_counter()
+    proc = launch(spec)
+    status, usage = _wait(proc, timeout)
+    wall = time.perf_counter() - start
+    inside = child_report(spec, status)
     row = dict(trainer=trainer, mode=mode, threads=threads, passes=passes, wall_s=wall,
                words_per_sec=corpus["tokens"] * passes / wall,
                train_words_per_sec=corpus["tokens"] * passes / inside["train_s"],
@@ -162,6 +150,37 @@ def run_trainer(trainer: str, mode: str, threads: int, passes: int, corpus: dict
     row["eval_s"] = time.perf_counter() - t
     os.unlink(spec["vectors"])  # up to ~30 MB each; the numbers are what is kept
     return [row]
+
+
+def child_spec(trainer: str, mode: str, threads: int, passes: int, corpus: dict, workdir: str,
+               gensim_input: str = "sentences", variants: dict | None = None, tag: str | None = None) -> dict:
+    """What bench.child is told to do: train, write its vectors and its report in ``workdir``."""
+    variants = VARIANTS if variants is None else variants
+    base, settings = variants.get(trainer, (trainer, {}))
+    tag = tag or f"{trainer}-{mode}-t{threads}-p{passes}"
+    return dict(trainer=base, mode=mode, threads=threads, passes=passes, corpus=corpus["path"],
+                tokens=corpus["tokens"], vectors=os.path.join(workdir, tag + ".bin"),
+                report=os.path.join(workdir, tag + ".json"), log=os.path.join(workdir, tag + ".log"),
+                tag=tag, gensim_input=gensim_input, settings=settings)
+
+
+def launch(spec: dict) -> subprocess.Popen:
+    """Start bench.child on ``spec`` (its output goes to spec["log"])."""
+    env = _env()
+    repo = env["PYTHONPATH"].split(os.pathsep)[0]
+    with open(spec["log"], "w") as log:
+        return subprocess.Popen([sys.executable, "-m", "bench.child", json.dumps(spec)],
+                                stdout=log, stderr=subprocess.STDOUT, env=env, cwd=repo)
+
+
+def child_report(spec: dict, status: int) -> dict:
+    """The report a finished child wrote, or RuntimeError with its log's tail."""
+    if status != 0:
+        with open(spec["log"]) as f:
+            tail = f.read()[-3000:]
+        raise RuntimeError(f"{spec['tag']} failed (exit {status}):\n{tail}")
+    with open(spec["report"]) as f:
+        return json.load(f)
 
 
 def _run_peer(trainer, mode, threads, passes, corpus, workdir, evaluator, timeout, peers_dir) -> list[dict]:

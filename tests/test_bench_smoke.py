@@ -333,3 +333,16 @@ def test_replay_scaling(small_corpus, tmp_path):
     for r in res["rounds"]:
         assert r["words_per_sec_1"] > 0 and r["words_per_sec_2"] > 0 and r["cpu_s_1"] > 0 and r["cpu_s_2"] > 0
     assert (tmp_path / "replay-smoke.json").exists()
+
+
+def test_pair_control(small_corpus, tmp_path):
+    """bench pair runs a 1-worker training alone, two at once and a 2-worker
+    one, and reports each round's ratios from those walls."""
+    from bench import pair as bench_pair
+    results = bench_pair.main(["--corpus", str(small_corpus), "--modes", "CBOW-NS", "--rounds", "1",
+                               "--out", str(tmp_path), "--name", "smoke"], log=lambda *_: None)
+    (r,) = results["modes"]["CBOW-NS"]["rounds"]
+    assert len(r["pair"]) == 2 and all(p["wall_s"] > 0 and p["cpu_s"] > 0 for p in r["pair"] + [r["solo"], r["two"]])
+    assert r["machine"] == 2 * r["solo"]["wall_s"] / max(p["wall_s"] for p in r["pair"])
+    assert r["of_machine"] == r["workers"] / r["machine"]
+    assert (tmp_path / "pair-smoke.json").exists()
