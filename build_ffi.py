@@ -31,6 +31,10 @@ ffibuilder.set_source(
     # Relative paths: setuptools refuses absolute source paths in a build.
     sources=[os.path.relpath(os.path.join(CSRC, s), os.getcwd()) for s in SOURCES],
     include_dirs=[CSRC],
+    # The headers the kernel files include (train_impl.h above all): without
+    # them an edit of a header alone left an in-place build "up to date".
+    depends=sorted(os.path.relpath(os.path.join(CSRC, h), os.getcwd())
+                   for h in os.listdir(CSRC) if h.endswith(".h")),
     # Portable and exact on purpose: no -march=native (the ISA is picked at run
     # time) and no -ffast-math (results must not depend on unsafe math).
     # -fno-math-errno only stops sqrtf from setting errno (the argument is an
