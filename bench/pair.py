@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 from bench.child import MODES
+from bench.report import per_round
 from bench.run import _wait, child_report, child_spec, launch, resolve_corpus
 
 RESULTS_DIR = Path(__file__).parent / "results"
@@ -88,10 +89,10 @@ def main(argv=None, log=print) -> dict:
     for mode, res in results["modes"].items():
         for key in ("machine", "workers", "of_machine"):
             res["median_" + key] = statistics.median(r[key] for r in res["rounds"])
-        log(f"{mode}: two 1-worker processes / one: " + ", ".join(f"{r['machine']:.2f}" for r in res["rounds"])
-            + f" (median {res['median_machine']:.2f}x); 2 workers / 1: "
-            + ", ".join(f"{r['workers']:.2f}" for r in res["rounds"])
-            + f" (median {res['median_workers']:.2f}x); of the machine's: median {res['median_of_machine']:.2f}")
+        rounds = res["rounds"]
+        log(f"{mode}: two 1-worker processes / one: {per_round([r['machine'] for r in rounds], res['median_machine'])};"
+            f" 2 workers / 1: {per_round([r['workers'] for r in rounds], res['median_workers'])};"
+            f" of the machine's: median {res['median_of_machine']:.2f}")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"pair-{args.name}.json").write_text(json.dumps(results, indent=1))
     return results

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from bench import corpus as corpus_mod
 from bench.child import MODES, stream_params
+from bench.report import per_round
 from stream_w2v.model import StreamingWord2Vec
 
 RESULTS_DIR = Path(__file__).parent / "results"
@@ -107,10 +108,10 @@ def main(argv=None, log=print) -> dict:
     for mode in args.modes:
         res = replay(record(path, mode, args.tokens), args.rounds)
         results["modes"][mode] = res
+        rounds = res["rounds"]
         log(f"{mode}: {res['words']:,} words in {res['batches']} batches; 2 threads / 1 thread: "
-            + ", ".join(f"{r['ratio']:.2f}" for r in res["rounds"]) + f" (median {res['median_ratio']:.2f}x); "
-            + "CPU s 2 / 1: " + ", ".join(f"{r['cpu_ratio']:.2f}" for r in res["rounds"])
-            + f" (median {res['median_cpu_ratio']:.2f})")
+            f"{per_round([r['ratio'] for r in rounds], res['median_ratio'])}; "
+            f"CPU s 2 / 1: {per_round([r['cpu_ratio'] for r in rounds], res['median_cpu_ratio'], unit='')}")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"replay-{args.name}.json").write_text(json.dumps(results, indent=1))
     return results

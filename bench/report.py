@@ -36,6 +36,13 @@ def markdown(results: dict) -> str:
     return out + _scaling_table(results.get("scaling") or [])
 
 
+def per_round(values, median: float | None = None, unit: str = "x") -> str:
+    """Ratios of repeated rounds as the logs and tables print them: "1.50, 1.90"
+    and, given their median, " (median 1.90x)"."""
+    text = ", ".join(f"{v:.2f}" for v in values)
+    return text if median is None else f"{text} (median {median:.2f}{unit})"
+
+
 def _scaling_table(scaling: list[dict]) -> str:
     """T threads over 1 thread, per repeat (runs minutes apart) and their median."""
     if not scaling:
@@ -43,7 +50,7 @@ def _scaling_table(scaling: list[dict]) -> str:
     lines = ["| mode | passes | trainer | threads | words/s T threads / 1 thread, per repeat | median |",
              "|---|---|---|---|---|---|"]
     for s in scaling:
-        per = ", ".join(f"{r:.2f}" for r in s["ratios"])
+        per = per_round(s["ratios"])
         lines.append(f"| {s['mode']} | {s['passes']} | {s['trainer']} | {s['threads']} | {per} | {s['median']:.2f}x |")
     return "\n" + "\n".join(lines) + "\n"
 

@@ -125,7 +125,6 @@ def run_trainer(trainer: str, mode: str, threads: int, passes: int, corpus: dict
                 variants: dict | None = None, peers_dir: Path | None = None) -> list[dict]:
     """Train once in its own process (tree), then evaluate its vectors: one row,
     or more when one run writes several vector files (yskip: yskip, yskip-avg)."""
-    variants = VARIANTS if variants is None else variants
     if trainer in peers_mod.PEERS:
         return _run_peer(trainer, mode, threads, passes, corpus, workdir, evaluator, timeout, peers_dir)
     spec = child_spec(trainer, mode, threads, passes, corpus, workdir, gensim_input, variants)

@@ -23,10 +23,12 @@ def test_a_full_pool_blocks_the_producer_until_a_worker_takes_a_job():
 
     pool = WorkerPool(1, run, depth=3)
     pool.submit(0)
-    started.wait()
-    for job in (1, 2, 3):
-        pool.submit(job)
-    blocked = threading.Thread(target=pool.submit, args=(4,))
+    assert started.wait(5)
+    filling = threading.Thread(target=lambda: [pool.submit(job) for job in (1, 2, 3)], daemon=True)
+    filling.start()
+    filling.join(5)
+    assert not filling.is_alive()              # 3 fit in the queue (a smaller depth would block here)
+    blocked = threading.Thread(target=pool.submit, args=(4,), daemon=True)
     blocked.start()
     blocked.join(0.2)
     assert blocked.is_alive()                  # the queue holds 3: the fifth job waits
