@@ -183,3 +183,38 @@ def test_the_reading_loop_offers_the_gil_only_to_worker_threads(monkeypatch, wor
     StreamingWord2Vec(min_count=1, workers=workers, seed=1).train(docs)
     assert (len(naps) > 0) == (workers > 1)
     assert len(list(batches(docs, 10_000, offer_gil=True))) == len(list(batches(docs, 10_000)))
+
+
+def _batches_one_string_at_a_time(docs, batch_words, lowercase):
+    """The batching rule, written plainly: a text batch closes after the first string that brings it to
+    batch_words counted tokens (its spaces + 1) or MAX_BYTES_PER_WORD *
+    batch_words bytes; a token list closes the text batch in hand."""
+    out, parts, words = [], [], 0
+    for doc in docs + [None]:
+        if isinstance(doc, str):
+            doc = doc.lower() if lowercase else doc
+            parts.append(doc.encode("utf-8", "surrogatepass"))
+            words += doc.count(" ") + 1
+            if words < batch_words and sum(map(len, parts)) < MAX_BYTES_PER_WORD * batch_words:
+                continue
+        if parts:
+            out.append((b"".join(parts), np.cumsum([len(p) for p in parts]).tolist()))
+        parts, words = [], 0
+    return out
+
+
+# ASCII text (one encode per chunk) or not (a string at a time, where lower()
+# may change a length), strings and token lists mixed.
+MIXED_DOCS = st.sampled_from(["aB ", "aB \u00e9\u0130\ud800"]).flatmap(
+    lambda chars: st.lists(st.one_of(st.text(st.sampled_from(chars), max_size=12), st.just(["tok"])),
+                           max_size=300))
+
+
+@given(MIXED_DOCS, st.integers(1, 60), st.booleans())
+def test_text_batches_follow_the_documented_rule(docs, batch_words, lowercase):
+    """The batches, their bytes and their string ends are exactly those of the
+    documented rule, across token lists, non-ASCII text (where lower() may
+    change a length) and lone surrogates (a faster reader must keep them)."""
+    got = [(b.text, b.doc_ends.tolist()) for b in batches(docs, batch_words, lowercase=lowercase)
+           if isinstance(b, TextBatch)]
+    assert got == _batches_one_string_at_a_time(docs, batch_words, lowercase)
