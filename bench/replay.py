@@ -13,6 +13,9 @@ Per round: words/s on 1 and 2 threads and the CPU seconds each spent (thread
 CPU time, summed over the threads); the 2-thread CPU over the 1-thread CPU is
 1.0 when two threads do the same work with no extra cost. Rounds alternate,
 so a drift of the shared machine's speed shows as a spread between them.
+``--hs-hot-rows A B ...`` replays every round once per value (HS: how many
+of the heaviest inner nodes each call trains in a private copy), so the
+values are compared within the same rounds.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from pathlib import Path
 from bench import corpus as corpus_mod
 from bench.child import MODES, stream_params
 from bench.report import per_round
+from stream_w2v._native import HS_HOT_ROWS
 from stream_w2v.model import StreamingWord2Vec
 
 RESULTS_DIR = Path(__file__).parent / "results"
@@ -54,40 +58,48 @@ def record(path: str, mode: str, tokens: int):
     return model
 
 
-def _train(model, kernel, jobs, cpu: list) -> None:
+def _train(model, kernel, jobs, cpu: list, hot_rows: int) -> None:
     start = time.thread_time()
     for _, ids, ends, alpha0, alpha1, rng, lr_mode in jobs:
         kernel.train(ids, ends, sg=model.sg, hs=model.hs, negative=model.negative, window=model.window,
                      cbow_mean=model.cbow_mean, alpha=alpha0, alpha_end=alpha1, rng=rng,
                      compute_loss=model.compute_loss, lr_mode=lr_mode,
-                     shared_negatives=model._shares_negatives())
+                     shared_negatives=model._shares_negatives(), hs_hot_rows=hot_rows)
     cpu.append(time.thread_time() - start)
 
 
-def replay(model, rounds: int) -> dict:
-    """``rounds`` alternating replays on 1 and on 2 threads (see the module docstring)."""
+def _one_round(model, kernel, jobs, words: int, hot_rows: int) -> dict:
+    """The batches on 1 thread, then split over 2 (even and odd) started together."""
+    cpu1: list = []
+    start = time.perf_counter()
+    _train(model, kernel, jobs, cpu1, hot_rows)
+    one = time.perf_counter() - start
+    cpu2: list = []
+    threads = [threading.Thread(target=_train, args=(model, kernel, jobs[k::2], cpu2, hot_rows)) for k in (0, 1)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    two = time.perf_counter() - start
+    return dict(words_per_sec_1=words / one, words_per_sec_2=words / two, ratio=one / two,
+                cpu_s_1=cpu1[0], cpu_s_2=sum(cpu2), cpu_ratio=sum(cpu2) / cpu1[0])
+
+
+def replay(model, rounds: int, hot_rows: tuple = (HS_HOT_ROWS,)) -> dict:
+    """``rounds`` alternating replays on 1 and on 2 threads (see the module
+    docstring), each round once per value of ``hot_rows``; keyed by that value."""
     jobs = model.jobs
     kernel = jobs[-1][0]       # the last kernel view: every recorded id is a row of it
     words = sum(len(job[1]) for job in jobs)
-    out = []
+    out: dict = {hot: [] for hot in hot_rows}
     for _ in range(rounds):
-        cpu1: list = []
-        start = time.perf_counter()
-        _train(model, kernel, jobs, cpu1)
-        one = time.perf_counter() - start
-        cpu2: list = []
-        threads = [threading.Thread(target=_train, args=(model, kernel, jobs[k::2], cpu2)) for k in (0, 1)]
-        start = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        two = time.perf_counter() - start
-        out.append(dict(words_per_sec_1=words / one, words_per_sec_2=words / two, ratio=one / two,
-                        cpu_s_1=cpu1[0], cpu_s_2=sum(cpu2), cpu_ratio=sum(cpu2) / cpu1[0]))
-    return dict(words=words, batches=len(jobs), rounds=out,
-                median_ratio=statistics.median(r["ratio"] for r in out),
-                median_cpu_ratio=statistics.median(r["cpu_ratio"] for r in out))
+        for hot in hot_rows:
+            out[hot].append(_one_round(model, kernel, jobs, words, hot))
+    return {hot: dict(words=words, batches=len(jobs), hs_hot_rows=hot, rounds=r,
+                      median_ratio=statistics.median(x["ratio"] for x in r),
+                      median_cpu_ratio=statistics.median(x["cpu_ratio"] for x in r))
+            for hot, r in out.items()}
 
 
 def main(argv=None, log=print) -> dict:
@@ -96,6 +108,8 @@ def main(argv=None, log=print) -> dict:
     p.add_argument("--modes", nargs="+", choices=list(MODES), default=["CBOW-NS", "CBOW-HS"])
     p.add_argument("--tokens", type=int, default=3_000_000, help="length of the recorded pass")
     p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--hs-hot-rows", type=int, nargs="+", default=[HS_HOT_ROWS],
+                   help="HS private inner nodes per call; several values alternate within each round")
     p.add_argument("--data-dir", type=Path, default=Path(__file__).parent / "data")
     p.add_argument("--out", type=Path, default=RESULTS_DIR)
     p.add_argument("--name", default="replay")
@@ -106,12 +120,15 @@ def main(argv=None, log=print) -> dict:
         path = args.corpus
     results = {"command": "python -m bench replay " + " ".join(argv or []), "modes": {}}
     for mode in args.modes:
-        res = replay(record(path, mode, args.tokens), args.rounds)
-        results["modes"][mode] = res
-        rounds = res["rounds"]
-        log(f"{mode}: {res['words']:,} words in {res['batches']} batches; 2 threads / 1 thread: "
-            f"{per_round([r['ratio'] for r in rounds], res['median_ratio'])}; "
-            f"CPU s 2 / 1: {per_round([r['cpu_ratio'] for r in rounds], res['median_cpu_ratio'], unit='')}")
+        for hot, res in replay(record(path, mode, args.tokens), args.rounds, tuple(args.hs_hot_rows)).items():
+            name = mode if len(args.hs_hot_rows) == 1 else f"{mode} hs_hot_rows={hot}"
+            results["modes"][name] = res
+            rounds = res["rounds"]
+            cpu1 = ", ".join(f"{r['cpu_s_1']:.1f}" for r in rounds)
+            log(f"{name}: {res['words']:,} words in {res['batches']} batches; 2 threads / 1 thread: "
+                f"{per_round([r['ratio'] for r in rounds], res['median_ratio'])}; "
+                f"CPU s 2 / 1: {per_round([r['cpu_ratio'] for r in rounds], res['median_cpu_ratio'], unit='')}; "
+                f"1-thread CPU s: {cpu1}")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"replay-{args.name}.json").write_text(json.dumps(results, indent=1))
     return results

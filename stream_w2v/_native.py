@@ -42,8 +42,17 @@ ISA_NAMES = ("scalar", "avx2", "avx512")
 ALIAS_DTYPE = np.dtype([("prob", "<f4"), ("alias", "<i4")])
 _MAX_WINDOW = 1 << 20
 #: HS inner nodes a training call keeps private (see KernelModel.train): the
-#: top ~6 levels of the tree, which every word's path crosses.
-HS_HOT_ROWS = 64
+#: top ~8 levels of the tree, which every word's path crosses. Measured with
+#: the kernels alone, a full pass's batches replayed on 1 then 2 threads, the
+#: values alternating within each round (`python -m bench replay --modes SG-HS
+#: CBOW-HS --tokens 11100000 --rounds 3 --hs-hot-rows 64 256 --name hot-rows`,
+#: 2026-12-05): 2 threads / 1, median of 3, SG-HS 1.89x at 64 and 2.08x at
+#: 256 (2-thread CPU over 1-thread CPU 1.04 and 0.95), CBOW-HS 1.80x and
+#: 2.10x (1.07 and 0.94); single-thread CPU within the rounds' spread
+#: (CBOW-HS 9.3-9.5 s against 9.5-10.7 s). An earlier trial also had 1024:
+#: no better at 2 threads than 256, 5-10% more CPU at 1 (publishing every
+#: 1024 positions copies the private rows: HOT_PUBLISH, csrc/train_impl.h).
+HS_HOT_ROWS = 256
 _MAX_HOT_ROWS = 1 << 20
 #: Update rules, in the order of csrc/w2v.h's W2V_LR_* values.
 LR_MODES = ("sgd", "adagrad_row", "adagrad_coord", "count")

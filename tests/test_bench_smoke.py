@@ -335,6 +335,19 @@ def test_replay_scaling(small_corpus, tmp_path):
     assert (tmp_path / "replay-smoke.json").exists()
 
 
+def test_replay_compares_hot_row_counts_within_rounds(small_corpus, tmp_path):
+    """--hs-hot-rows with several values replays every round once per value,
+    each reported under its own name."""
+    from bench import replay as bench_replay
+    results = bench_replay.main(["--corpus", str(small_corpus), "--modes", "SG-HS", "--tokens", "5000",
+                                 "--rounds", "2", "--hs-hot-rows", "0", "16", "--out", str(tmp_path),
+                                 "--name", "hot"], log=lambda *_: None)
+    assert set(results["modes"]) == {"SG-HS hs_hot_rows=0", "SG-HS hs_hot_rows=16"}
+    for hot in (0, 16):
+        res = results["modes"][f"SG-HS hs_hot_rows={hot}"]
+        assert res["hs_hot_rows"] == hot and len(res["rounds"]) == 2
+
+
 def test_pair_control(small_corpus, tmp_path):
     """bench pair runs a 1-worker training alone, two at once and a 2-worker
     one, and reports each round's ratios from those walls."""
