@@ -186,9 +186,10 @@ def test_the_reading_loop_offers_the_gil_only_to_worker_threads(monkeypatch, wor
 
 
 def _batches_one_string_at_a_time(docs, batch_words, lowercase):
-    """The batching rule, written plainly: a text batch closes after the first string that brings it to
-    batch_words counted tokens (its spaces + 1) or MAX_BYTES_PER_WORD *
-    batch_words bytes; a token list closes the text batch in hand."""
+    """The batching rule, written plainly: a text batch closes after the
+    first string that brings it to batch_words counted tokens (its spaces +
+    1) or MAX_BYTES_PER_WORD * batch_words bytes; a token list closes the
+    text batch in hand."""
     out, parts, words = [], [], 0
     for doc in docs + [None]:
         if isinstance(doc, str):
@@ -203,8 +204,8 @@ def _batches_one_string_at_a_time(docs, batch_words, lowercase):
     return out
 
 
-# ASCII text (one encode per chunk) or not (a string at a time, where lower()
-# may change a length), strings and token lists mixed.
+# ASCII text or not (where lower() may change a length, and lone surrogates
+# need "surrogatepass"), strings and token lists mixed.
 MIXED_DOCS = st.sampled_from(["aB ", "aB \u00e9\u0130\ud800"]).flatmap(
     lambda chars: st.lists(st.one_of(st.text(st.sampled_from(chars), max_size=12), st.just(["tok"])),
                            max_size=300))
