@@ -80,7 +80,11 @@ def test_sigkill_at_random_moments_then_resume(tmp_path):
     offset holds exactly the words the model has seen; a last run finishes the
     file and has seen every word once: nothing lost, nothing trained twice."""
     rng = random.Random(7)
-    block, copies = _block(rng, 40000), 10   # ~ 460k words, 2 MB a block; 20 trials get through ~ 3M
+    # ~460k words, 2 MB a block. The file must outlast the 20 trials, or the later
+    # ones find nothing left to read and finish before a save to kill (2026-12-05:
+    # with 2 workers at full speed 10 copies were read through by the 5th trial,
+    # and only 4 trials could kill inside a save). 20 trials get through ~20M.
+    block, copies = _block(rng, 40000), 60
     corpus = tmp_path / "corpus.txt"
     corpus.write_bytes(block * copies)
     model_dir = tmp_path / "m"
