@@ -38,7 +38,82 @@ static inline void vec_axpy(float a, const float *x, float *y, int32_t n)
     int32_t i = 0;
     for (; i + 8 <= n; i += 8)
         _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    /* A 4-float half block (dim 100 ends in one) in one 128-bit FMA, not 4 scalar steps. */
+    if (i + 4 <= n) {
+        _mm_storeu_ps(y + i, _mm_fmadd_ps(_mm256_castps256_ps128(va), _mm_loadu_ps(x + i), _mm_loadu_ps(y + i)));
+        i += 4;
+    }
     for (; i < n; i++) y[i] += a * x[i];
+}
+
+/* out[k] = vec_dot(h, u[k], dim) for k < 4, bit for bit, in one sweep: every
+ * load of h serves four rows, and the eight accumulators (two per row, the
+ * blocks vec_dot gives its acc0 and acc1) are independent chains that keep
+ * both FMA units busy where one dot's two chains wait on FMA latency. The
+ * four horizontal sums are done together with the additions of hsum256, lane
+ * by lane, and so is the tail. */
+static inline void vec_dots4(const float *h, const float *const *u, float *out, int32_t dim)
+{
+    const float *u0 = u[0], *u1 = u[1], *u2 = u[2], *u3 = u[3];
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    int32_t i = 0;
+    for (; i + 16 <= dim; i += 16) {
+        __m256 x = _mm256_loadu_ps(h + i), z = _mm256_loadu_ps(h + i + 8);
+        a0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(u0 + i), a0);
+        a1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(u1 + i), a1);
+        a2 = _mm256_fmadd_ps(x, _mm256_loadu_ps(u2 + i), a2);
+        a3 = _mm256_fmadd_ps(x, _mm256_loadu_ps(u3 + i), a3);
+        b0 = _mm256_fmadd_ps(z, _mm256_loadu_ps(u0 + i + 8), b0);
+        b1 = _mm256_fmadd_ps(z, _mm256_loadu_ps(u1 + i + 8), b1);
+        b2 = _mm256_fmadd_ps(z, _mm256_loadu_ps(u2 + i + 8), b2);
+        b3 = _mm256_fmadd_ps(z, _mm256_loadu_ps(u3 + i + 8), b3);
+    }
+    for (; i + 8 <= dim; i += 8) {
+        __m256 x = _mm256_loadu_ps(h + i);
+        a0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(u0 + i), a0);
+        a1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(u1 + i), a1);
+        a2 = _mm256_fmadd_ps(x, _mm256_loadu_ps(u2 + i), a2);
+        a3 = _mm256_fmadd_ps(x, _mm256_loadu_ps(u3 + i), a3);
+    }
+    /* hsum256 of each acc0 + acc1: halves added (w), then w0+w2 and w1+w3
+     * (unpack), then those two: the same additions, four rows per register. */
+    __m256 v0 = _mm256_add_ps(a0, b0), v1 = _mm256_add_ps(a1, b1);
+    __m256 v2 = _mm256_add_ps(a2, b2), v3 = _mm256_add_ps(a3, b3);
+    __m128 w0 = _mm_add_ps(_mm256_castps256_ps128(v0), _mm256_extractf128_ps(v0, 1));
+    __m128 w1 = _mm_add_ps(_mm256_castps256_ps128(v1), _mm256_extractf128_ps(v1, 1));
+    __m128 w2 = _mm_add_ps(_mm256_castps256_ps128(v2), _mm256_extractf128_ps(v2, 1));
+    __m128 w3 = _mm_add_ps(_mm256_castps256_ps128(v3), _mm256_extractf128_ps(v3, 1));
+    __m128 p = _mm_add_ps(_mm_unpacklo_ps(w0, w1), _mm_unpackhi_ps(w0, w1)); /* x0 of rows 0,1; x1 of 0,1 */
+    __m128 q = _mm_add_ps(_mm_unpacklo_ps(w2, w3), _mm_unpackhi_ps(w2, w3)); /* the same of rows 2,3 */
+    __m128 sum = _mm_add_ps(_mm_movelh_ps(p, q), _mm_movehl_ps(q, p));
+    /* vec_dot's scalar tail adds h[i] u[i] one i at a time; a 4-float half
+     * block (dim 100 ends in one) does the same with four rows per register:
+     * the products, transposed to one register per i, added in i order. */
+    if (i + 4 <= dim) {
+        __m128 x = _mm_loadu_ps(h + i);
+        __m128 r0 = _mm_mul_ps(x, _mm_loadu_ps(u0 + i)), r1 = _mm_mul_ps(x, _mm_loadu_ps(u1 + i));
+        __m128 r2 = _mm_mul_ps(x, _mm_loadu_ps(u2 + i)), r3 = _mm_mul_ps(x, _mm_loadu_ps(u3 + i));
+        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+        sum = _mm_add_ps(_mm_add_ps(_mm_add_ps(_mm_add_ps(sum, r0), r1), r2), r3);
+        i += 4;
+    }
+    _mm_storeu_ps(out, sum);
+    for (; i < dim; i++) {
+        out[0] += h[i] * u0[i];
+        out[1] += h[i] * u1[i];
+        out[2] += h[i] * u2[i];
+        out[3] += h[i] * u3[i];
+    }
+}
+
+/* out[k] = vec_dot(h, u[k], dim) for k < n, bit for bit: four rows at a time;
+ * the last one to three rows too, padded with copies of the last row (its
+ * extra sums are dropped): the rows are in cache, the chains are what costs. */
+static inline void vec_dots(const float *h, const float *const *u, int32_t n, float *out, int32_t dim)
+{
+    int32_t k = 0;
+    for (; k + 4 <= n; k += 4) vec_dots4(h, u + k, out + k, dim);
+    for (; k < n; k++) out[k] = vec_dot(h, u[k], dim);
 }
 
 /* Per-coordinate AdaGrad, 8 lanes at a time: vsqrtps and vdivps are the
@@ -101,6 +176,16 @@ static inline float vec_lincomb_sq(const float *c, int32_t cs, const float *cons
             q0 = _mm256_fmadd_ps(a0, a0, q0);
     }
     float q = hsum256(_mm256_add_ps(q0, q1));
+    /* A 4-float half block (dim 100 ends in one) in 128-bit FMAs; its squares
+     * are added one by one, as vec_dot's scalar tail adds them. */
+    if (i + 4 <= dim) {
+        __m128 a0 = _mm_setzero_ps();
+        for (int32_t k = 0; k < n; k++)
+            a0 = _mm_fmadd_ps(_mm_set1_ps(c[(int64_t)k * cs]), _mm_loadu_ps(x[k] + i), a0);
+        _mm_storeu_ps(y + i, a0);
+        for (int32_t l = 0; l < 4; l++) q += y[i + l] * y[i + l];
+        i += 4;
+    }
     for (; i < dim; i++) {
         float s = 0.0f;
         for (int32_t k = 0; k < n; k++) s += c[(int64_t)k * cs] * x[k][i];

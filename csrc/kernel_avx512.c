@@ -25,6 +25,12 @@ static inline float vec_dot(const float *a, const float *b, int32_t n)
     return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
+/* out[k] = vec_dot(h, u[k], dim) for k < n. */
+static inline void vec_dots(const float *h, const float *const *u, int32_t n, float *out, int32_t dim)
+{
+    for (int32_t k = 0; k < n; k++) out[k] = vec_dot(h, u[k], dim);
+}
+
 static inline void vec_axpy(float a, const float *x, float *y, int32_t n)
 {
     __m512 va = _mm512_set1_ps(a);

@@ -11,6 +11,12 @@ static inline float vec_dot(const float *a, const float *b, int32_t n)
     return s;
 }
 
+/* out[k] = vec_dot(h, u[k], dim) for k < n. */
+static inline void vec_dots(const float *h, const float *const *u, int32_t n, float *out, int32_t dim)
+{
+    for (int32_t k = 0; k < n; k++) out[k] = vec_dot(h, u[k], dim);
+}
+
 static inline void vec_axpy(float a, const float *x, float *y, int32_t n)
 {
     for (int32_t i = 0; i < n; i++) y[i] += a * x[i];

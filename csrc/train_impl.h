@@ -9,6 +9,8 @@
  *         y = sum_k c[k*cs] x[k], k ascending from 0 (as n axpys into a zeroed y)
  *   float vec_lincomb_sq(same arguments): vec_lincomb, and returns |y|^2 summed
  *         from the values it stores, rounded as vec_dot(y, y, dim)
+ *   void  vec_dots(const float *h, const float *const *u, int32_t n, float *out,
+ *                  int32_t dim);   out[k] = vec_dot(h, u[k], dim), bit for bit
  * and W2V_ISA_NAME (scalar, avx2, avx512); this file then defines
  *   w2v_train_batch_<isa>, w2v_dot_<isa>, w2v_axpy_<isa>, w2v_adagrad_<isa>.
  * Plain SGD (W2V_LR_SGD) runs exactly the operations it ran before the AdaGrad
@@ -320,6 +322,28 @@ static inline void prefetch_output(const w2v_model *m, int32_t mode, int32_t wor
         __builtin_prefetch(m->syn1neg_count + word, 0, 3);
 }
 
+/* Prefetches what shared-negatives position i will read, one position ahead
+ * of it: no value changes. Its noise words are the generator's next draws
+ * after one window draw (w2v.h), so a copy of the state names them exactly;
+ * with the center's output row and the context row that enters the widest
+ * window, these are the rows that are not already in cache from position
+ * i - 1 (the other context rows were its inputs). A row fetched from memory
+ * costs more than the dot products that read it. */
+static inline void prefetch_position(const w2v_model *m, const w2v_params *p, const int32_t *sen,
+                                     int64_t len, int64_t i, uint64_t r)
+{
+    const int32_t dim = m->dim, mode = p->lr_mode;
+    lcg_next(&r);
+    for (int32_t d = 0; d < p->negative; d++) prefetch_output(m, mode, draw_negative(m, &r));
+    prefetch_output(m, mode, sen[i]);
+    if (i + p->window < len) {
+        const int32_t word = sen[i + p->window];
+        prefetch_row(m->syn0 + (int64_t)word * dim, dim);
+        if (mode == W2V_LR_ADAGRAD_ROW) __builtin_prefetch(m->syn0_acc + word, 1, 3);
+        else if (mode == W2V_LR_ADAGRAD_COORD) prefetch_row(m->syn0_acc + (int64_t)word * dim, dim);
+    }
+}
+
 /* Skip-gram with shared negatives at one position (w2v.h): every context row
  * of the window is an input of one minibatch whose outputs are the center
  * and one set of noise words. All reads first (E and F), then all writes. */
@@ -350,6 +374,7 @@ static double train_sg_shared(const w2v_model *m, const w2v_params *p, const int
         prefetch_output(m, mode, word);
     }
     for (int32_t k = 0; k < n_out; k++) s->outr[k] = m->syn1neg + (int64_t)s->outw[k] * dim;
+    if (i + 1 < len) prefetch_position(m, p, sen, len, i + 1, *rng);
     /* Read phase: every g_jk, then E_j = sum_k g_jk u_k and F_k = sum_j g_jk h_j,
      * each summed in registers (vec_lincomb) in the order of w2v.h. SGD folds
      * alpha into g (so E and F carry it); the other modes keep g unscaled
@@ -363,8 +388,9 @@ static double train_sg_shared(const w2v_model *m, const w2v_params *p, const int
     double loss = 0.0;
     for (int32_t a = 0; a < n_in; a++) {
         float *gj = s->G + (size_t)a * (size_t)n_out;
+        vec_dots(s->in[a], s->outr, n_out, gj, dim);
         for (int32_t k = 0; k < n_out; k++) {
-            float f = vec_dot(s->in[a], s->outr[k], dim);
+            float f = gj[k];
             gj[k] = ((k == 0 ? 1.0f : 0.0f) - w2v_sigmoid_fast(f)) * scale;
             if (p->compute_loss) loss += (double)w2v_log1pexp_fast(k == 0 ? -f : f);
         }
