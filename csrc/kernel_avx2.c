@@ -137,14 +137,22 @@ static inline void vec_adagrad(float s, const float *restrict x, float eta,
     }
 }
 
-/* vec_lincomb that also returns |y|^2, accumulated (FMA) from the registers
- * it stores, so y is not read again. The 8-float blocks go to q0 and q1
- * alternately, as vec_dot's to acc0 and acc1: the result is vec_dot(y, y, dim)
- * bit for bit. */
-static inline float vec_lincomb_sq(const float *c, int32_t cs, const float *const *x, int32_t n,
-                                   float *restrict y, int32_t dim)
+/* Where a lincomb's sums go: stored into y (the vec_lincomb primitives) or
+ * added to it as vec_axpy(a, sums, y) adds (vec_lincomb_axpy). */
+static inline void put8(float *y, __m256 sum, __m256 va, int add)
 {
-    __m256 q0 = _mm256_setzero_ps(), q1 = q0;
+    _mm256_storeu_ps(y, add ? _mm256_fmadd_ps(va, sum, _mm256_loadu_ps(y)) : sum);
+}
+
+/* The lincombs' one loop. add = 0: y = sum_k c[k cs] x[k], returning |y|^2
+ * accumulated (FMA) from the registers it stores, so y is not read again;
+ * the 8-float blocks go to q0 and q1 alternately, as vec_dot's to acc0 and
+ * acc1, so the norm is vec_dot(y, y, dim) bit for bit. add = 1: y += a * sum,
+ * each sum rounded as with add = 0 and added as vec_axpy adds (no norm). */
+static inline float lincomb(const float *c, int32_t cs, const float *const *x, int32_t n,
+                            float *restrict y, int32_t dim, float a, int add)
+{
+    __m256 q0 = _mm256_setzero_ps(), q1 = q0, va = _mm256_set1_ps(a);
     int32_t i = 0;
     for (; i + 32 <= dim; i += 32) {
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
@@ -156,10 +164,10 @@ static inline float vec_lincomb_sq(const float *c, int32_t cs, const float *cons
             a2 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 16), a2);
             a3 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 24), a3);
         }
-        _mm256_storeu_ps(y + i, a0);
-        _mm256_storeu_ps(y + i + 8, a1);
-        _mm256_storeu_ps(y + i + 16, a2);
-        _mm256_storeu_ps(y + i + 24, a3);
+        put8(y + i, a0, va, add);
+        put8(y + i + 8, a1, va, add);
+        put8(y + i + 16, a2, va, add);
+        put8(y + i + 24, a3, va, add);
         q0 = _mm256_fmadd_ps(a0, a0, q0);
         q1 = _mm256_fmadd_ps(a1, a1, q1);
         q0 = _mm256_fmadd_ps(a2, a2, q0);
@@ -169,40 +177,56 @@ static inline float vec_lincomb_sq(const float *c, int32_t cs, const float *cons
         __m256 a0 = _mm256_setzero_ps();
         for (int32_t k = 0; k < n; k++)
             a0 = _mm256_fmadd_ps(_mm256_set1_ps(c[(int64_t)k * cs]), _mm256_loadu_ps(x[k] + i), a0);
-        _mm256_storeu_ps(y + i, a0);
+        put8(y + i, a0, va, add);
         if ((i >> 3) & 1)
             q1 = _mm256_fmadd_ps(a0, a0, q1);
         else
             q0 = _mm256_fmadd_ps(a0, a0, q0);
     }
-    float q = hsum256(_mm256_add_ps(q0, q1));
+    float q = add ? 0.0f : hsum256(_mm256_add_ps(q0, q1));
     /* A 4-float half block (dim 100 ends in one) in 128-bit FMAs; its squares
      * are added one by one, as vec_dot's scalar tail adds them. */
     if (i + 4 <= dim) {
         __m128 a0 = _mm_setzero_ps();
         for (int32_t k = 0; k < n; k++)
             a0 = _mm_fmadd_ps(_mm_set1_ps(c[(int64_t)k * cs]), _mm_loadu_ps(x[k] + i), a0);
-        _mm_storeu_ps(y + i, a0);
-        for (int32_t l = 0; l < 4; l++) q += y[i + l] * y[i + l];
+        if (add) {
+            _mm_storeu_ps(y + i, _mm_fmadd_ps(_mm256_castps256_ps128(va), a0, _mm_loadu_ps(y + i)));
+        } else {
+            _mm_storeu_ps(y + i, a0);
+            for (int32_t l = 0; l < 4; l++) q += y[i + l] * y[i + l];
+        }
         i += 4;
     }
     for (; i < dim; i++) {
         float s = 0.0f;
         for (int32_t k = 0; k < n; k++) s += c[(int64_t)k * cs] * x[k][i];
-        y[i] = s;
-        q += s * s;
+        if (add) {
+            y[i] += a * s;
+        } else {
+            y[i] = s;
+            q += s * s;
+        }
     }
     return q;
 }
 
-/* y = sum_k c[k * cs] x[k], k ascending from y = 0 (the same roundings as
- * n axpys into a zeroed y): 32 floats of y stay in registers across k.
- * It is vec_lincomb_sq with the norm left unused: once inlined, that sum is dead
- * code, and y is the same bit for bit. */
+static inline float vec_lincomb_sq(const float *c, int32_t cs, const float *const *x, int32_t n,
+                                   float *restrict y, int32_t dim)
+{
+    return lincomb(c, cs, x, n, y, dim, 0.0f, 0);
+}
+
 static inline void vec_lincomb(const float *c, int32_t cs, const float *const *x, int32_t n,
                                float *restrict y, int32_t dim)
 {
-    (void)vec_lincomb_sq(c, cs, x, n, y, dim);
+    (void)lincomb(c, cs, x, n, y, dim, 0.0f, 0);
+}
+
+static inline void vec_lincomb_axpy(float a, const float *c, int32_t cs, const float *const *x,
+                                    int32_t n, float *restrict y, int32_t dim)
+{
+    (void)lincomb(c, cs, x, n, y, dim, a, 1);
 }
 
 #define W2V_ISA_NAME avx2

@@ -100,6 +100,32 @@ static inline void vec_lincomb(const float *c, int32_t cs, const float *const *x
     (void)vec_lincomb_sq(c, cs, x, n, y, dim);
 }
 
+/* y += a * (sum_k c[k * cs] x[k]): vec_lincomb's sums, added as vec_axpy
+ * adds (one masked FMA per 16 floats), without a scratch row. */
+static inline void vec_lincomb_axpy(float a, const float *c, int32_t cs, const float *const *x,
+                                    int32_t n, float *restrict y, int32_t dim)
+{
+    const __m512 va = _mm512_set1_ps(a);
+    int32_t i = 0;
+    for (; i + 32 <= dim; i += 32) {
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+        for (int32_t k = 0; k < n; k++) {
+            __m512 v = _mm512_set1_ps(c[(int64_t)k * cs]);
+            a0 = _mm512_fmadd_ps(v, _mm512_loadu_ps(x[k] + i), a0);
+            a1 = _mm512_fmadd_ps(v, _mm512_loadu_ps(x[k] + i + 16), a1);
+        }
+        _mm512_storeu_ps(y + i, _mm512_fmadd_ps(va, a0, _mm512_loadu_ps(y + i)));
+        _mm512_storeu_ps(y + i + 16, _mm512_fmadd_ps(va, a1, _mm512_loadu_ps(y + i + 16)));
+    }
+    for (; i < dim; i += 16) {
+        __mmask16 m = tail_mask(dim - i);
+        __m512 a0 = _mm512_setzero_ps();
+        for (int32_t k = 0; k < n; k++)
+            a0 = _mm512_fmadd_ps(_mm512_set1_ps(c[(int64_t)k * cs]), _mm512_maskz_loadu_ps(m, x[k] + i), a0);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(va, a0, _mm512_maskz_loadu_ps(m, y + i)));
+    }
+}
+
 #define W2V_ISA_NAME avx512
 #include "train_impl.h"
 #endif

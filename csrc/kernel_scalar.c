@@ -59,5 +59,18 @@ static inline void vec_lincomb(const float *c, int32_t cs, const float *const *x
     (void)vec_lincomb_sq(c, cs, x, n, y, dim);
 }
 
+/* y += a * (sum_k c[k * cs] x[k]): each sum rounded as vec_lincomb rounds it,
+ * then added as vec_axpy adds, so it is vec_lincomb into a scratch row and
+ * vec_axpy(a, row, y) bit for bit, without the row. */
+static inline void vec_lincomb_axpy(float a, const float *c, int32_t cs, const float *const *x,
+                                    int32_t n, float *restrict y, int32_t dim)
+{
+    for (int32_t i = 0; i < dim; i++) {
+        float s = 0.0f;
+        for (int32_t k = 0; k < n; k++) s += c[(int64_t)k * cs] * x[k][i];
+        y[i] += a * s;
+    }
+}
+
 #define W2V_ISA_NAME scalar
 #include "train_impl.h"

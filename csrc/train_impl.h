@@ -11,6 +11,9 @@
  *         from the values it stores, rounded as vec_dot(y, y, dim)
  *   void  vec_dots(const float *h, const float *const *u, int32_t n, float *out,
  *                  int32_t dim);   out[k] = vec_dot(h, u[k], dim), bit for bit
+ *   void  vec_lincomb_axpy(float a, same arguments as vec_lincomb):
+ *         y += a * (vec_lincomb's sums): vec_lincomb into a scratch row, then
+ *         vec_axpy(a, row, y), bit for bit, without the row
  * and W2V_ISA_NAME (scalar, avx2, avx512); this file then defines
  *   w2v_train_batch_<isa>, w2v_dot_<isa>, w2v_axpy_<isa>, w2v_adagrad_<isa>.
  * Plain SGD (W2V_LR_SGD) runs exactly the operations it ran before the AdaGrad
@@ -364,14 +367,16 @@ static double train_sg_shared(const w2v_model *m, const w2v_params *p, const int
     if (mode == W2V_LR_ADAGRAD_ROW)
         for (int32_t a = 0; a < n_in; a++) __builtin_prefetch(m->syn0_acc + s->ctx[a], 1, 3);
     if (n_in == 0) return 0.0;
+    /* The output rows were prefetched one position earlier (prefetch_position),
+     * except at the first position of a sentence. */
     const int32_t center = sen[i];
     s->outw[n_out++] = center;
-    prefetch_output(m, mode, center);
+    if (i == 0) prefetch_output(m, mode, center);
     for (int32_t d = 0; d < p->negative; d++) {
         int32_t word = draw_negative(m, rng);
         if (word == center) continue;
         s->outw[n_out++] = word;
-        prefetch_output(m, mode, word);
+        if (i == 0) prefetch_output(m, mode, word);
     }
     for (int32_t k = 0; k < n_out; k++) s->outr[k] = m->syn1neg + (int64_t)s->outw[k] * dim;
     if (i + 1 < len) prefetch_position(m, p, sen, len, i + 1, *rng);
@@ -399,21 +404,26 @@ static double train_sg_shared(const w2v_model *m, const w2v_params *p, const int
         else
             vec_lincomb(gj, 1, s->outr, n_out, s->E + stride * (size_t)a, dim);
     }
+    /* SGD and the count rule step u_k along F_k with a rate known before F_k:
+     * each F_k is added to its row from the registers (vec_lincomb_axpy), the
+     * same values as the write phase below would add. That is still "all reads
+     * first": E is complete, and F reads only input rows, written last. */
+    const int direct = mode == W2V_LR_SGD || mode == W2V_LR_COUNT;
     for (int32_t k = 0; k < n_out; k++)
-        if (per_row)
+        if (direct)
+            vec_lincomb_axpy(mode == W2V_LR_SGD ? 1.0f
+                                                : count_rate(alpha, m->syn1neg_count[s->outw[k]], p->count_tau),
+                             s->G + k, n_out, s->in, n_in, m->syn1neg + (int64_t)s->outw[k] * dim, dim);
+        else if (per_row)
             qF[k] = vec_lincomb_sq(s->G + k, n_out, s->in, n_in, s->F + stride * (size_t)k, dim);
         else
             vec_lincomb(s->G + k, n_out, s->in, n_in, s->F + stride * (size_t)k, dim);
-    /* Write phase: the output rows, then the input rows, each along its own sum. */
-    for (int32_t k = 0; k < n_out; k++) {
+    /* Write phase: the output rows (AdaGrad), then the input rows, each along its own sum. */
+    for (int32_t k = 0; k < n_out && !direct; k++) {
         const int32_t word = s->outw[k];
         const float *x = s->F + stride * (size_t)k;
         float *u = m->syn1neg + (int64_t)word * dim;
-        if (mode == W2V_LR_SGD)
-            vec_axpy(1.0f, x, u, dim);
-        else if (mode == W2V_LR_COUNT)
-            vec_axpy(count_rate(alpha, m->syn1neg_count[word], p->count_tau), x, u, dim);
-        else if (mode == W2V_LR_ADAGRAD_COORD)
+        if (mode == W2V_LR_ADAGRAD_COORD)
             vec_adagrad(1.0f, x, alpha, acc_row(m->syn1neg_acc, word, dim, mode), u, dim);
         else
             vec_axpy(adagrad_row_coef(acc_row(m->syn1neg_acc, word, dim, mode), 1.0f,
