@@ -7,13 +7,17 @@ typedef int (*train_fn)(const w2v_model *, const w2v_params *, const w2v_batch *
 typedef float (*dot_fn)(const float *, const float *, int32_t);
 typedef void (*axpy_fn)(float, const float *, float *, int32_t);
 typedef void (*adagrad_fn)(float, const float *, float, float *, float *, int32_t);
+typedef void (*dots_fn)(const float *, const float *, int32_t, float *, int32_t);
+typedef void (*lincomb_fn)(float, const float *, const float *, int32_t, float *, int32_t, int32_t);
 
 #define DECLARE_ISA(isa)                                                              \
     int w2v_train_batch_##isa(const w2v_model *, const w2v_params *, const w2v_batch *, \
                               uint64_t *, w2v_result *);                              \
     float w2v_dot_##isa(const float *, const float *, int32_t);                       \
     void w2v_axpy_##isa(float, const float *, float *, int32_t);                      \
-    void w2v_adagrad_##isa(float, const float *, float, float *, float *, int32_t);
+    void w2v_adagrad_##isa(float, const float *, float, float *, float *, int32_t);    \
+    void w2v_dots_##isa(const float *, const float *, int32_t, float *, int32_t);      \
+    void w2v_lincomb_##isa(float, const float *, const float *, int32_t, float *, int32_t, int32_t);
 
 DECLARE_ISA(scalar)
 #if defined(__x86_64__) || defined(__i386__)
@@ -21,11 +25,15 @@ DECLARE_ISA(avx2)
 DECLARE_ISA(avx512)
 #endif
 
-static const struct { train_fn train; dot_fn dot; axpy_fn axpy; adagrad_fn adagrad; } table[] = {
-    {w2v_train_batch_scalar, w2v_dot_scalar, w2v_axpy_scalar, w2v_adagrad_scalar},
+static const struct {
+    train_fn train; dot_fn dot; axpy_fn axpy; adagrad_fn adagrad; dots_fn dots; lincomb_fn lincomb;
+} table[] = {
+#define ISA_ROW(isa) {w2v_train_batch_##isa, w2v_dot_##isa, w2v_axpy_##isa, w2v_adagrad_##isa, \
+                      w2v_dots_##isa, w2v_lincomb_##isa}
+    ISA_ROW(scalar),
 #if defined(__x86_64__) || defined(__i386__)
-    {w2v_train_batch_avx2, w2v_dot_avx2, w2v_axpy_avx2, w2v_adagrad_avx2},
-    {w2v_train_batch_avx512, w2v_dot_avx512, w2v_axpy_avx512, w2v_adagrad_avx512},
+    ISA_ROW(avx2),
+    ISA_ROW(avx512),
 #endif
 };
 
@@ -78,4 +86,12 @@ void w2v_axpy(float a, const float *x, float *y, int32_t n) { table[w2v_get_isa(
 void w2v_adagrad(float s, const float *x, float eta, float *G, float *y, int32_t n)
 {
     table[w2v_get_isa()].adagrad(s, x, eta, G, y, n);
+}
+void w2v_dots(const float *h, const float *u, int32_t n, float *out, int32_t dim)
+{
+    table[w2v_get_isa()].dots(h, u, n, out, dim);
+}
+void w2v_lincomb(float a, const float *c, const float *x, int32_t n, float *y, int32_t dim, int32_t add)
+{
+    table[w2v_get_isa()].lincomb(a, c, x, n, y, dim, add);
 }

@@ -15,7 +15,8 @@
  *         y += a * (vec_lincomb's sums): vec_lincomb into a scratch row, then
  *         vec_axpy(a, row, y), bit for bit, without the row
  * and W2V_ISA_NAME (scalar, avx2, avx512); this file then defines
- *   w2v_train_batch_<isa>, w2v_dot_<isa>, w2v_axpy_<isa>, w2v_adagrad_<isa>.
+ *   w2v_train_batch_<isa>, w2v_dot_<isa>, w2v_axpy_<isa>, w2v_adagrad_<isa>,
+ *   w2v_dots_<isa>, w2v_lincomb_<isa>.
  * Plain SGD (W2V_LR_SGD) runs exactly the operations it ran before the AdaGrad
  * and count modes existed, in the same order, so its results are unchanged bit
  * for bit.
@@ -590,4 +591,26 @@ void W2V_FN(w2v_axpy)(float a, const float *x, float *y, int32_t n) { vec_axpy(a
 void W2V_FN(w2v_adagrad)(float s, const float *x, float eta, float *G, float *y, int32_t n)
 {
     vec_adagrad(s, x, eta, G, y, n);
+}
+/* The shared-negatives primitives on rows stored one after another (w2v.h):
+ * the callers in this file pass row pointers, so these build them. */
+void W2V_FN(w2v_dots)(const float *h, const float *u, int32_t n, float *out, int32_t dim)
+{
+    const float *rows[W2V_MAX_PRIMITIVE_ROWS];
+    for (int32_t k = 0; k < n; k += W2V_MAX_PRIMITIVE_ROWS) {
+        int32_t m = n - k < W2V_MAX_PRIMITIVE_ROWS ? n - k : W2V_MAX_PRIMITIVE_ROWS;
+        for (int32_t r = 0; r < m; r++) rows[r] = u + (int64_t)(k + r) * dim;
+        vec_dots(h, rows, m, out + k, dim);
+    }
+}
+void W2V_FN(w2v_lincomb)(float a, const float *c, const float *x, int32_t n, float *y, int32_t dim,
+                         int32_t add)
+{
+    const float *rows[W2V_MAX_PRIMITIVE_ROWS];
+    for (int32_t r = 0; r < n && r < W2V_MAX_PRIMITIVE_ROWS; r++) rows[r] = x + (int64_t)r * dim;
+    if (n > W2V_MAX_PRIMITIVE_ROWS) n = W2V_MAX_PRIMITIVE_ROWS;  /* the caller checks; never past rows */
+    if (add)
+        vec_lincomb_axpy(a, c, 1, rows, n, y, dim);
+    else
+        vec_lincomb(c, 1, rows, n, y, dim);
 }

@@ -230,6 +230,14 @@ void w2v_axpy(float a, const float *x, float *y, int32_t n);
 /* Per-coordinate AdaGrad step of y with gradient step x' = s*x (x, G, y distinct):
  * for every k: t = s*x[k]; G[k] += t*t; y[k] += eta * (t / sqrt(G[k])). */
 void w2v_adagrad(float s, const float *x, float eta, float *G, float *y, int32_t n);
+/* The minibatch primitives of shared-negatives skip-gram, on rows stored one
+ * after another (u and x: n rows of dim floats; at most W2V_MAX_PRIMITIVE_ROWS
+ * for w2v_lincomb). w2v_dots: out[k] = w2v_dot(h, u_k), bit for bit.
+ * w2v_lincomb: s = sum_k c[k] x_k (k ascending); add = 0: y = s; add = 1:
+ * y += a * s, bit for bit as y = s into a scratch row, then w2v_axpy(a, row, y). */
+#define W2V_MAX_PRIMITIVE_ROWS 64
+void w2v_dots(const float *h, const float *u, int32_t n, float *out, int32_t dim);
+void w2v_lincomb(float a, const float *c, const float *x, int32_t n, float *y, int32_t dim, int32_t add);
 /* ---- Text: from UTF-8 bytes to counted token ids (word_table.c, tokenize.c) ----
  * So that reading text costs no Python per token, the vocabulary's words and
  * its candidates (words below min_count) live in a C hash table, and a batch

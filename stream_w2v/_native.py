@@ -139,6 +139,42 @@ def adagrad(s: float, x: np.ndarray, eta: float, G: np.ndarray, y: np.ndarray) -
                     _fptr(y, writable=True), len(x))
 
 
+def _rows(name: str, m, dim: int | None = None) -> np.ndarray:
+    """n rows of dim floats stored one after another, as w2v_dots / w2v_lincomb take them."""
+    m = _float32(name, m, 2, False)
+    if dim is not None and m.shape[1] != dim:
+        raise ValueError(f"{name} has {m.shape[1]} columns, expected {dim}")
+    if m.shape[0] > 2**31 - 1 or m.shape[1] > 2**31 - 1:
+        raise ValueError(f"{name} is too large for the kernels")
+    return m
+
+
+def dots(h: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """[dot(h, u_k) for each row u_k], bit for bit, in the kernel's batched form."""
+    h = _vector("h", h)
+    u = _rows("u", u, len(h))
+    out = np.zeros(len(u), np.float32)
+    lib.w2v_dots(_fptr(h), _fptr(u), len(u), _fptr(out, writable=True), len(h))
+    return out
+
+
+def lincomb(c: np.ndarray, x: np.ndarray, y: np.ndarray | None = None, alpha: float = 1.0) -> np.ndarray:
+    """s = sum_k c[k] x_k (k ascending). Without y: s. With y: y += alpha * s in
+    place (and y returned), bit for bit ``axpy(alpha, lincomb(c, x), y)``."""
+    c = _vector("c", c)
+    x = _rows("x", x)
+    if not 1 <= len(c) <= lib.W2V_MAX_PRIMITIVE_ROWS or len(x) != len(c):
+        raise ValueError(f"lincomb takes 1 to {lib.W2V_MAX_PRIMITIVE_ROWS} rows, one per coefficient; "
+                         f"got {len(x)} rows, {len(c)} coefficients")
+    dim = x.shape[1]
+    out = np.zeros(dim, np.float32) if y is None else _vector("y", y, dim, writable=True)
+    if y is not None and np.may_share_memory(out, x):
+        raise ValueError("y must not overlap x")
+    lib.w2v_lincomb(float(alpha), _fptr(c), _fptr(x), len(c), _fptr(out, writable=True), dim,
+                    0 if y is None else 1)
+    return out
+
+
 def build_alias(weights) -> np.ndarray:
     """Walker's alias table (ALIAS_DTYPE, one slot per word) for ``weights``."""
     w = np.ascontiguousarray(weights, dtype=np.float64)

@@ -1306,6 +1306,65 @@ def test_adagrad_primitive_matches_numpy(isa, vecs, s, eta, seed):
     assert np.all(G2 >= G)                                    # accumulators only grow
 
 
+def _spread(seed: int, shape) -> np.ndarray:
+    """float32 values of both signs over six decades (zeros included)."""
+    rs = np.random.default_rng(seed)
+    v = rs.standard_normal(shape) * 10.0 ** rs.uniform(-3, 3, shape)
+    return np.where(rs.random(shape) < 0.05, 0.0, v).astype(np.float32)
+
+
+_PRIMITIVE_DIMS = st.sampled_from([1, 4, 7, 8, 12, 16, 20, 100, 301]) | st.integers(1, 40)
+
+
+@pytest.mark.parametrize("isa", ISA_PARAMS)
+@given(st.integers(1, 12), _PRIMITIVE_DIMS, st.integers(0, 2**32 - 1))
+def test_dots_are_dot_bit_for_bit(isa, n, dim, seed):
+    """w2v_dots, the shared-negatives read phase (AVX2: four rows per sweep of h,
+    their sums reduced together), is w2v_dot row by row exactly: batching the
+    dot products changes no value. Row counts 1-12 take the four-row sweeps and
+    the rows left over; the dims take every block and tail of the loops."""
+    h, u = _spread(seed, dim), _spread(seed + 1, (n, dim))
+    with using_isa(isa):
+        got = _native.dots(h, u)
+        want = np.array([_native.dot(h, row) for row in u], np.float32)
+    assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
+
+
+@pytest.mark.parametrize("isa", ISA_PARAMS)
+@given(st.integers(1, 12), _PRIMITIVE_DIMS, st.integers(0, 2**32 - 1), st.floats(-10, 10, width=32))
+def test_lincomb_matches_numpy_and_its_axpy_form_is_exact(isa, n, dim, seed, alpha):
+    """w2v_lincomb: each coordinate of s = sum_k c_k x_k is an inner product of
+    length n summed in k order, so within Higham's bound gamma_n sum_k |c_k x_k|
+    (Theorem 3.1; an FMA rounds once where a multiply and an add round twice,
+    which only tightens it), plus TINY per rounding that underflows. The add
+    form is axpy(alpha, s, y) bit for bit (the kernel adds F_k to its row from
+    the registers that way)."""
+    c, x, y = _spread(seed, n), _spread(seed + 1, (n, dim)), _spread(seed + 2, dim)
+    terms = c.astype(np.float64)[:, None] * x.astype(np.float64)
+    with using_isa(isa):
+        s = _native.lincomb(c, x)
+        fused = _native.lincomb(c, x, y.copy(), float(alpha))
+        separate = y.copy()
+        _native.axpy(float(alpha), s, separate)
+    gamma = n * U / (1 - n * U)
+    assert np.all(np.abs(s - terms.sum(axis=0)) <= gamma * np.abs(terms).sum(axis=0) + 2 * n * TINY)
+    assert np.array_equal(fused.view(np.uint32), separate.view(np.uint32))
+
+
+def test_batched_primitives_check_their_inputs():
+    h, u = np.ones(8, np.float32), np.ones((3, 8), np.float32)
+    with pytest.raises(TypeError):
+        _native.dots(h, u.astype(np.float64))
+    with pytest.raises(ValueError):
+        _native.dots(h, np.ones((3, 7), np.float32))
+    with pytest.raises(ValueError):
+        _native.lincomb(np.ones(2, np.float32), u)                 # a coefficient per row
+    with pytest.raises(ValueError):
+        _native.lincomb(np.ones(65, np.float32), np.ones((65, 8), np.float32))  # > W2V_MAX_PRIMITIVE_ROWS
+    with pytest.raises(ValueError):
+        _native.lincomb(np.ones(3, np.float32), u, u[0])           # y inside x
+
+
 @given(st.lists(st.floats(0.0, 1e6), min_size=1, max_size=200).filter(lambda w: sum(w) > 0))
 def test_alias_table_holds_the_distribution(weights):
     """Each word's mass in the table (its own slot's prob + the rest of slots aliased to it)
