@@ -349,7 +349,10 @@ class StreamingWord2Vec:
             self._start()
             schedule = self._schedule(total_words * epochs if total_words else None, start_alpha, end_alpha)
             start_words = self.counters["words_done"] if total_words else 0
-            pool = (WorkerPool(self.workers, self._run, queue_depth(self.workers, self.batch_words))
+            # workers - 1 threads, and this one trains too when the queue is full
+            # (workers.py: no third thread on the workers' cores).
+            pool = (WorkerPool(self.workers - 1, self._run, queue_depth(self.workers, self.batch_words),
+                               caller_runs=True)
                     if self.workers > 1 else None)
             self._pool = pool
             try:

@@ -2,9 +2,14 @@
 
 The C kernels release the GIL, so N threads train N batches at once on the
 shared matrices (Hogwild, as word2vec.c does). The queue is bounded, so a
-fast producer blocks instead of piling batches up in memory. An exception in
-a worker is re-raised in the producer at its next submit or drain (see
-:func:`queue_depth` for its size). Jobs are
+fast producer never piles batches up in memory: it blocks, or with
+``caller_runs`` it trains the oldest queued batch itself. The trainer uses
+the latter with N - 1 threads for N workers, so N threads are busy at once,
+not N workers plus a reader sharing N cores: with the reader as a third
+thread on 2 cores, the workers were preempted mid-call (their C calls took
+~20% more wall than CPU time) and came back to caches the reader had used.
+An exception in a worker is re-raised in the producer at its next submit or
+drain (see :func:`queue_depth` for its size). Jobs are
 numbered in submission order, so the producer can ask whether every job
 before a given one has run (:meth:`WorkerPool.finished_before`) without
 waiting for the ones after it.
@@ -30,9 +35,16 @@ def queue_depth(workers: int, batch_words: int) -> int:
 
 
 class WorkerPool:
-    def __init__(self, workers: int, run: Callable[[object], None], depth: int | None = None):
+    def __init__(self, workers: int, run: Callable[[object], None], depth: int | None = None,
+                 caller_runs: bool = False):
+        """``workers`` threads (at least 1); with ``caller_runs`` a submit to a
+        full queue runs the oldest queued job in the caller instead of blocking,
+        and drain and close run what is queued in the caller too."""
+        if workers < 1:
+            raise ValueError(f"a pool needs at least one worker thread, got {workers}")
         self._run = run
-        self._queue: queue.Queue = queue.Queue(maxsize=2 * workers if depth is None else depth)
+        self._caller_runs = caller_runs
+        self._queue: queue.Queue = queue.Queue(maxsize=max(2 * workers, 1) if depth is None else depth)
         self._error: BaseException | None = None
         self._lock = threading.Lock()
         self.submitted = 0                 # jobs numbered 0, 1, ... in submission order
@@ -44,21 +56,26 @@ class WorkerPool:
             t.start()
 
     def _loop(self):
-        while True:
-            item = self._queue.get()
+        while self._take(self._queue.get()):
+            pass
+
+    def _take(self, item) -> bool:
+        """Run one queued item (in a worker or, with caller_runs, the caller);
+        False for the stop sentinel."""
+        try:
+            if item is None:
+                return False
+            seq, job = item
             try:
-                if item is None:
-                    return
-                seq, job = item
-                try:
-                    if self._error is None:
-                        self._run(job)
-                finally:
-                    self._mark(seq)
-            except BaseException as exc:  # re-raised in the producer
-                self._error = exc
+                if self._error is None:
+                    self._run(job)
             finally:
-                self._queue.task_done()
+                self._mark(seq)
+        except BaseException as exc:  # re-raised in the producer
+            self._error = exc
+        finally:
+            self._queue.task_done()
+        return True
 
     def _mark(self, seq: int) -> None:
         with self._lock:
@@ -81,6 +98,17 @@ class WorkerPool:
         self._raise()
         seq = self.submitted
         self.submitted += 1
+        while self._caller_runs:
+            try:
+                self._queue.put_nowait((seq, job))
+                return seq
+            except queue.Full:
+                pass
+            try:
+                self._take(self._queue.get_nowait())   # the oldest first: the order stays FIFO
+            except queue.Empty:
+                pass                                  # a worker took it: try the put again
+            self._raise()
         self._queue.put((seq, job))
         return seq
 
@@ -88,12 +116,23 @@ class WorkerPool:
         """Wait until every submitted job has run; an error stays for the producer."""
         self._queue.join()
 
+    def _help(self) -> None:
+        """With caller_runs, the caller trains queued jobs too instead of idling
+        while the workers empty the queue."""
+        while self._caller_runs:
+            try:
+                self._take(self._queue.get_nowait())
+            except queue.Empty:
+                return
+
     def drain(self) -> None:
         """Wait until every submitted job has run; re-raise a worker's error."""
+        self._help()
         self._queue.join()
         self._raise()
 
     def close(self) -> None:
+        self._help()
         for _ in self._threads:
             self._queue.put(None)
         for t in self._threads:
