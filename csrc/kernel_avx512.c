@@ -58,14 +58,22 @@ static inline void vec_adagrad(float s, const float *restrict x, float eta,
     }
 }
 
-/* vec_lincomb that also returns |y|^2, accumulated (FMA) from the registers
- * it stores (masked-off lanes are 0), so y is not read again; q0 and q1 take
- * the blocks vec_dot's acc0 and acc1 take: the result is vec_dot(y, y, dim)
- * bit for bit. */
-static inline float vec_lincomb_sq(const float *c, int32_t cs, const float *const *x, int32_t n,
-                                   float *restrict y, int32_t dim)
+/* Where a lincomb's sums go (m: the lanes in range): stored into y (the
+ * vec_lincomb primitives) or added to it as vec_axpy(a, sums, y) adds. */
+static inline void put16(float *y, __mmask16 m, __m512 sum, __m512 va, int add)
 {
-    __m512 q0 = _mm512_setzero_ps(), q1 = q0;
+    _mm512_mask_storeu_ps(y, m, add ? _mm512_fmadd_ps(va, sum, _mm512_maskz_loadu_ps(m, y)) : sum);
+}
+
+/* The lincombs' one loop. add = 0: y = sum_k c[k cs] x[k], returning |y|^2
+ * accumulated (FMA) from the registers it stores (masked-off lanes are 0),
+ * so y is not read again; q0 and q1 take the blocks vec_dot's acc0 and acc1
+ * take, so the norm is vec_dot(y, y, dim) bit for bit. add = 1: y += a * sum,
+ * each sum rounded as with add = 0 and added as vec_axpy adds (no norm). */
+static inline float lincomb(const float *c, int32_t cs, const float *const *x, int32_t n,
+                            float *restrict y, int32_t dim, float a, int add)
+{
+    __m512 q0 = _mm512_setzero_ps(), q1 = q0, va = _mm512_set1_ps(a);
     int32_t i = 0;
     for (; i + 32 <= dim; i += 32) {
         __m512 a0 = _mm512_setzero_ps(), a1 = a0;
@@ -74,8 +82,8 @@ static inline float vec_lincomb_sq(const float *c, int32_t cs, const float *cons
             a0 = _mm512_fmadd_ps(v, _mm512_loadu_ps(x[k] + i), a0);
             a1 = _mm512_fmadd_ps(v, _mm512_loadu_ps(x[k] + i + 16), a1);
         }
-        _mm512_storeu_ps(y + i, a0);
-        _mm512_storeu_ps(y + i + 16, a1);
+        put16(y + i, 0xFFFF, a0, va, add);
+        put16(y + i + 16, 0xFFFF, a1, va, add);
         q0 = _mm512_fmadd_ps(a0, a0, q0);
         q1 = _mm512_fmadd_ps(a1, a1, q1);
     }
@@ -84,46 +92,28 @@ static inline float vec_lincomb_sq(const float *c, int32_t cs, const float *cons
         __m512 a0 = _mm512_setzero_ps();
         for (int32_t k = 0; k < n; k++)
             a0 = _mm512_fmadd_ps(_mm512_set1_ps(c[(int64_t)k * cs]), _mm512_maskz_loadu_ps(m, x[k] + i), a0);
-        _mm512_mask_storeu_ps(y + i, m, a0);
+        put16(y + i, m, a0, va, add);
         q0 = _mm512_fmadd_ps(a0, a0, q0);
     }
-    return _mm512_reduce_add_ps(_mm512_add_ps(q0, q1));
+    return add ? 0.0f : _mm512_reduce_add_ps(_mm512_add_ps(q0, q1));
 }
 
-/* y = sum_k c[k * cs] x[k], k ascending from y = 0 (the same roundings as
- * n axpys into a zeroed y): 32 floats of y stay in registers across k.
- * It is vec_lincomb_sq with the norm left unused: once inlined, that sum is dead
- * code, and y is the same bit for bit. */
+static inline float vec_lincomb_sq(const float *c, int32_t cs, const float *const *x, int32_t n,
+                                   float *restrict y, int32_t dim)
+{
+    return lincomb(c, cs, x, n, y, dim, 0.0f, 0);
+}
+
 static inline void vec_lincomb(const float *c, int32_t cs, const float *const *x, int32_t n,
                                float *restrict y, int32_t dim)
 {
-    (void)vec_lincomb_sq(c, cs, x, n, y, dim);
+    (void)lincomb(c, cs, x, n, y, dim, 0.0f, 0);
 }
 
-/* y += a * (sum_k c[k * cs] x[k]): vec_lincomb's sums, added as vec_axpy
- * adds (one masked FMA per 16 floats), without a scratch row. */
 static inline void vec_lincomb_axpy(float a, const float *c, int32_t cs, const float *const *x,
                                     int32_t n, float *restrict y, int32_t dim)
 {
-    const __m512 va = _mm512_set1_ps(a);
-    int32_t i = 0;
-    for (; i + 32 <= dim; i += 32) {
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0;
-        for (int32_t k = 0; k < n; k++) {
-            __m512 v = _mm512_set1_ps(c[(int64_t)k * cs]);
-            a0 = _mm512_fmadd_ps(v, _mm512_loadu_ps(x[k] + i), a0);
-            a1 = _mm512_fmadd_ps(v, _mm512_loadu_ps(x[k] + i + 16), a1);
-        }
-        _mm512_storeu_ps(y + i, _mm512_fmadd_ps(va, a0, _mm512_loadu_ps(y + i)));
-        _mm512_storeu_ps(y + i + 16, _mm512_fmadd_ps(va, a1, _mm512_loadu_ps(y + i + 16)));
-    }
-    for (; i < dim; i += 16) {
-        __mmask16 m = tail_mask(dim - i);
-        __m512 a0 = _mm512_setzero_ps();
-        for (int32_t k = 0; k < n; k++)
-            a0 = _mm512_fmadd_ps(_mm512_set1_ps(c[(int64_t)k * cs]), _mm512_maskz_loadu_ps(m, x[k] + i), a0);
-        _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(va, a0, _mm512_maskz_loadu_ps(m, y + i)));
-    }
+    (void)lincomb(c, cs, x, n, y, dim, a, 1);
 }
 
 #define W2V_ISA_NAME avx512
