@@ -31,10 +31,12 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from typing import NamedTuple
 
 import numpy as np
 
+from stream_w2v import _w2v
 from stream_w2v._w2v import ffi, lib
 
 ISA_NAMES = ("scalar", "avx2", "avx512")
@@ -93,7 +95,32 @@ def kernel_info() -> dict:
         "sigmoid_table_size": lib.W2V_SIGMOID_TABLE_SIZE,
         "max_exp": float(lib.W2V_MAX_EXP),
         "forced_by_env": os.environ.get("STREAM_W2V_KERNEL") or None,
+        "module": _w2v.__file__,
     }
+
+
+def shadowed_builds(loaded: str) -> list[str]:
+    """Builds of the extension beside ``loaded`` under another name and newer
+    than it. ``pip install -e`` writes ``_w2v.cpython-311-<platform>.so`` and
+    ``setup.py build_ext --inplace`` may write ``_w2v.abi3.so``; Python
+    imports the first name it knows, so after a rebuild under the other name
+    the old kernels run silently (a benchmark of ours once measured one)."""
+    folder, name = os.path.split(os.path.abspath(loaded))
+    stem, mtime = name.split(".", 1)[0], os.path.getmtime(loaded)
+    return sorted(os.path.join(folder, other) for other in os.listdir(folder)
+                  if other != name and other.split(".", 1)[0] == stem
+                  and other.endswith((".so", ".pyd"))
+                  and os.path.getmtime(os.path.join(folder, other)) > mtime)
+
+
+def _warn_if_shadowed() -> None:
+    newer = shadowed_builds(_w2v.__file__)
+    if newer:
+        warnings.warn(f"stream_w2v loaded {_w2v.__file__}, but a newer build of its kernels beside it "
+                      f"is not loaded: {', '.join(newer)}; remove the older file", RuntimeWarning, stacklevel=2)
+
+
+_warn_if_shadowed()
 
 
 def _apply_env_override() -> None:

@@ -143,6 +143,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import os
 from contextlib import contextmanager
 from typing import NamedTuple
 
@@ -1825,3 +1826,17 @@ def test_hs_private_rows_merged_mid_batch_change_nothing(lr_mode):
         assert r == runs[0][2] and _same_bytes(m + a, runs[0][0] + runs[0][1])
     with pytest.raises(ValueError, match="hs_hot_rows"):
         run_kernel_acc(mats, words, ends, dict(kw, hs_hot_rows=-1))
+
+
+def test_a_newer_build_under_another_name_is_reported(tmp_path):
+    """pip install -e and build_ext --inplace name the extension differently,
+    and Python loads the first name it knows: a newer build under the other
+    name would not run. shadowed_builds names it (the import warns)."""
+    old, new, source = (tmp_path / "_w2v.cpython-311-x86_64-linux-gnu.so", tmp_path / "_w2v.abi3.so",
+                        tmp_path / "_w2v.c")
+    for path, t in ((old, 1_000_000), (new, 2_000_000), (source, 3_000_000)):
+        path.write_bytes(b"")
+        os.utime(path, (t, t))
+    assert _native.shadowed_builds(str(old)) == [str(new)]
+    assert _native.shadowed_builds(str(new)) == []
+    assert _native.kernel_info()["module"] == _native._w2v.__file__
