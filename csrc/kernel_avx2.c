@@ -106,9 +106,9 @@ static inline void vec_dots4(const float *h, const float *const *u, float *out, 
     }
 }
 
-/* out[k] = vec_dot(h, u[k], dim) for k < n, bit for bit: four rows at a time;
- * the last one to three rows too, padded with copies of the last row (its
- * extra sums are dropped): the rows are in cache, the chains are what costs. */
+/* out[k] = vec_dot(h, u[k], dim) for k < n, bit for bit: four rows at a time,
+ * the last one to three by vec_dot (padding them into a four-row sweep was
+ * measured and did not pay). */
 static inline void vec_dots(const float *h, const float *const *u, int32_t n, float *out, int32_t dim)
 {
     int32_t k = 0;

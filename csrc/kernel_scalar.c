@@ -34,42 +34,44 @@ static inline void vec_adagrad(float s, const float *restrict x, float eta,
     }
 }
 
-/* vec_lincomb that also returns |y|^2, summed from the values it stores, i
- * ascending: vec_dot(y, y, dim) above bit for bit. */
-static inline float vec_lincomb_sq(const float *c, int32_t cs, const float *const *x, int32_t n,
-                                   float *restrict y, int32_t dim)
+/* The lincombs' one loop: s = sum_k c[k * cs] x[k][i], k ascending from 0
+ * (the same roundings as n axpys into a zeroed row). add = 0: y = s, and
+ * |y|^2 is returned, summed from the values stored, i ascending: vec_dot(y,
+ * y, dim) above bit for bit. add = 1: y += a * s as vec_axpy adds (no norm),
+ * so it is the add = 0 row, then vec_axpy(a, row, y), without the row. */
+static inline float lincomb(const float *c, int32_t cs, const float *const *x, int32_t n,
+                            float *restrict y, int32_t dim, float a, int add)
 {
     float q = 0.0f;
     for (int32_t i = 0; i < dim; i++) {
         float s = 0.0f;
         for (int32_t k = 0; k < n; k++) s += c[(int64_t)k * cs] * x[k][i];
-        y[i] = s;
-        q += s * s;
+        if (add) {
+            y[i] += a * s;
+        } else {
+            y[i] = s;
+            q += s * s;
+        }
     }
     return q;
 }
 
-/* y = sum_k c[k * cs] x[k], k ascending from y = 0 (the same roundings as
- * n axpys into a zeroed y); y is written once.
- * It is vec_lincomb_sq with the norm left unused: once inlined, that sum is dead
- * code, and y is the same bit for bit. */
+static inline float vec_lincomb_sq(const float *c, int32_t cs, const float *const *x, int32_t n,
+                                   float *restrict y, int32_t dim)
+{
+    return lincomb(c, cs, x, n, y, dim, 0.0f, 0);
+}
+
 static inline void vec_lincomb(const float *c, int32_t cs, const float *const *x, int32_t n,
                                float *restrict y, int32_t dim)
 {
-    (void)vec_lincomb_sq(c, cs, x, n, y, dim);
+    (void)lincomb(c, cs, x, n, y, dim, 0.0f, 0);
 }
 
-/* y += a * (sum_k c[k * cs] x[k]): each sum rounded as vec_lincomb rounds it,
- * then added as vec_axpy adds, so it is vec_lincomb into a scratch row and
- * vec_axpy(a, row, y) bit for bit, without the row. */
 static inline void vec_lincomb_axpy(float a, const float *c, int32_t cs, const float *const *x,
                                     int32_t n, float *restrict y, int32_t dim)
 {
-    for (int32_t i = 0; i < dim; i++) {
-        float s = 0.0f;
-        for (int32_t k = 0; k < n; k++) s += c[(int64_t)k * cs] * x[k][i];
-        y[i] += a * s;
-    }
+    (void)lincomb(c, cs, x, n, y, dim, a, 1);
 }
 
 #define W2V_ISA_NAME scalar

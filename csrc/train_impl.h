@@ -607,8 +607,8 @@ void W2V_FN(w2v_lincomb)(float a, const float *c, const float *x, int32_t n, flo
                          int32_t add)
 {
     const float *rows[W2V_MAX_PRIMITIVE_ROWS];
-    for (int32_t r = 0; r < n && r < W2V_MAX_PRIMITIVE_ROWS; r++) rows[r] = x + (int64_t)r * dim;
     if (n > W2V_MAX_PRIMITIVE_ROWS) n = W2V_MAX_PRIMITIVE_ROWS;  /* the caller checks; never past rows */
+    for (int32_t r = 0; r < n; r++) rows[r] = x + (int64_t)r * dim;
     if (add)
         vec_lincomb_axpy(a, c, 1, rows, n, y, dim);
     else

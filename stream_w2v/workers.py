@@ -44,7 +44,7 @@ class WorkerPool:
             raise ValueError(f"a pool needs at least one worker thread, got {workers}")
         self._run = run
         self._caller_runs = caller_runs
-        self._queue: queue.Queue = queue.Queue(maxsize=max(2 * workers, 1) if depth is None else depth)
+        self._queue: queue.Queue = queue.Queue(maxsize=2 * workers if depth is None else depth)
         self._error: BaseException | None = None
         self._lock = threading.Lock()
         self.submitted = 0                 # jobs numbered 0, 1, ... in submission order
