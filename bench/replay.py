@@ -60,11 +60,12 @@ def record(path: str, mode: str, tokens: int):
 
 def _train(model, kernel, jobs, cpu: list, hot_rows: int) -> None:
     start = time.thread_time()
-    for _, ids, ends, alpha0, alpha1, rng, lr_mode in jobs:
-        kernel.train(ids, ends, sg=model.sg, hs=model.hs, negative=model.negative, window=model.window,
-                     cbow_mean=model.cbow_mean, alpha=alpha0, alpha_end=alpha1, rng=rng,
-                     compute_loss=model.compute_loss, lr_mode=lr_mode,
-                     shared_negatives=model._shares_negatives(), hs_hot_rows=hot_rows)
+    for job in jobs:
+        kernel.train(job.ids, job.ends, sg=model.sg, hs=model.hs, negative=model.negative, window=model.window,
+                     cbow_mean=model.cbow_mean, alpha=job.alpha0, alpha_end=job.alpha1, rng=job.rng,
+                     compute_loss=model.compute_loss, lr_mode=job.lr_mode,
+                     shared_negatives=model._shares_negatives(), shared_output_scale=job.output_scale,
+                     hs_hot_rows=hot_rows)
     cpu.append(time.thread_time() - start)
 
 
@@ -90,8 +91,8 @@ def replay(model, rounds: int, hot_rows: tuple = (HS_HOT_ROWS,)) -> dict:
     """``rounds`` alternating replays on 1 and on 2 threads (see the module
     docstring), each round once per value of ``hot_rows``; keyed by that value."""
     jobs = model.jobs
-    kernel = jobs[-1][0]       # the last kernel view: every recorded id is a row of it
-    words = sum(len(job[1]) for job in jobs)
+    kernel = jobs[-1].kernel   # the last kernel view: every recorded id is a row of it
+    words = sum(len(job.ids) for job in jobs)
     out: dict = {hot: [] for hot in hot_rows}
     for _ in range(rounds):
         for hot in hot_rows:

@@ -405,14 +405,15 @@ static double train_sg_shared(const w2v_model *m, const w2v_params *p, const int
         else
             vec_lincomb(gj, 1, s->outr, n_out, s->E + stride * (size_t)a, dim);
     }
-    /* SGD and the count rule step u_k along F_k with a rate known before F_k:
+    /* SGD and the count rule step u_k along F_k with a rate known before F_k
+     * (under SGD shared_output_scale times the input rows' alpha, folded in g):
      * each F_k is added to its row from the registers (vec_lincomb_axpy), the
      * same values as the write phase below would add. That is still "all reads
      * first": E is complete, and F reads only input rows, written last. */
     const int direct = mode == W2V_LR_SGD || mode == W2V_LR_COUNT;
     for (int32_t k = 0; k < n_out; k++)
         if (direct)
-            vec_lincomb_axpy(mode == W2V_LR_SGD ? 1.0f
+            vec_lincomb_axpy(mode == W2V_LR_SGD ? p->shared_output_scale
                                                 : count_rate(alpha, m->syn1neg_count[s->outw[k]], p->count_tau),
                              s->G + k, n_out, s->in, n_in, m->syn1neg + (int64_t)s->outw[k] * dim, dim);
         else if (per_row)

@@ -89,8 +89,9 @@
  *    (-dE/dh_j and -dE/du_k of the position's n_in x n_out logistic terms).
  *  - write phase, every output row (k ascending) then every input row (j
  *    ascending), each along its own gradient step x = F_k or E_j, per lr_mode:
- *        W2V_LR_SGD:           u_k += alpha F_k;  h_j += alpha E_j
- *                              (the kernel folds alpha into g)
+ *        W2V_LR_SGD:           u_k += c alpha F_k;  h_j += alpha E_j
+ *                              (c = shared_output_scale; the kernel folds
+ *                              alpha into g, then adds c times F_k)
  *        W2V_LR_ADAGRAD_ROW / _COORD: the AdaGrad step above with s = 1 and
  *                              the row's accumulator (x = F_k or E_j)
  *        W2V_LR_COUNT:         u_k += rate_u F_k;  h_j += rate_h E_j
@@ -191,6 +192,9 @@ typedef struct {
                                  every 1024 positions and at the end, so that threads do
                                  not fight over the root's cache lines. With one thread
                                  the result is bit for bit that of 0 (train_impl.h). */
+    float shared_output_scale; /* shared negatives under W2V_LR_SGD: the output rows step
+                                 at alpha times this, the input rows at alpha (see above);
+                                 1 is word2vec's one rate. Ignored otherwise. */
 } w2v_params;
 
 typedef struct {

@@ -467,7 +467,7 @@ class KernelModel:
               cbow_mean: int = 1, alpha: float = 0.025, alpha_end: float | None = None,
               rng: int = 1, compute_loss: bool = True, lr_mode: str = "sgd",
               count_tau: float | None = None, shared_negatives: bool = False,
-              hs_hot_rows: int = HS_HOT_ROWS) -> BatchResult:
+              shared_output_scale: float = 1.0, hs_hot_rows: int = HS_HOT_ROWS) -> BatchResult:
         """Train one batch of sentences in one C call (the GIL is released).
 
         ``lr_mode`` is one of :data:`LR_MODES`; under AdaGrad ``alpha`` (to
@@ -480,6 +480,8 @@ class KernelModel:
         ``shared_negatives`` (True/False or 1/0; needs ``sg=1``, ``hs=0``,
         ``negative > 0``) trains every center position as one minibatch of its
         context rows with noise words drawn once per center (module docstring).
+        ``shared_output_scale`` (> 0; other than 1 only with shared negatives
+        under ``lr_mode="sgd"``): the output rows step at ``alpha`` times it.
 
         ``hs_hot_rows``: with HS, this many of the heaviest inner nodes are
         trained in a private copy merged back every 1024 positions, so that
@@ -490,6 +492,7 @@ class KernelModel:
         params.lr_mode = self._lr_mode(lr_mode, params)
         params.count_tau = _count_tau(count_tau, lr_mode)
         params.shared_negatives = _shared_negatives(shared_negatives, params)
+        params.shared_output_scale = _shared_output_scale(shared_output_scale, params)
         if isinstance(hs_hot_rows, bool) or not isinstance(hs_hot_rows, (int, np.integer)) \
                 or not 0 <= hs_hot_rows <= _MAX_HOT_ROWS:
             raise ValueError(f"hs_hot_rows must be an integer in [0, {_MAX_HOT_ROWS}], not {hs_hot_rows!r}")
@@ -584,6 +587,20 @@ def _count_tau(count_tau, lr_mode: str) -> float:
     if not 0.0 < tau32 < math.inf:
         raise ValueError(f"count_tau must be a positive number within float32's range, not {count_tau!r}")
     return float(tau32)
+
+
+def _shared_output_scale(value, params) -> float:
+    """``shared_output_scale`` as the kernel's float32: positive and finite, and
+    other than 1 only where the kernel reads it (shared negatives under SGD)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"shared_output_scale must be a positive number, not {value!r}")
+    scale = float(np.float32(value)) if math.isfinite(float(value)) and abs(float(value)) < 1e30 else math.nan
+    if not 0.0 < scale < math.inf:
+        raise ValueError(f"shared_output_scale must be a positive number, not {value!r}")
+    if scale != 1.0 and not (params.shared_negatives and params.lr_mode == lib.W2V_LR_SGD):
+        raise ValueError("shared_output_scale applies to shared negatives under lr_mode='sgd' only "
+                         f"(got shared_negatives={params.shared_negatives}, lr_mode={LR_MODES[params.lr_mode]!r})")
+    return scale
 
 
 def _shared_negatives(value, params) -> int:

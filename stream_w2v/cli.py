@@ -61,7 +61,7 @@ def _train_parser(sub):
     p.add_argument("--alpha", type=_nonneg_float, metavar="F",
                    help="AdaGrad's base step (0.2; 0.1 skip-gram with --no-shared-negatives); with --lr-schedule inverse or count "
                         "the initial rate (0.025 skip-gram, 0.05 CBOW); with linear the initial rate "
-                        "(0.05; 0.025 skip-gram with --no-shared-negatives)")
+                        "(0.07; 0.025 skip-gram with --no-shared-negatives)")
     p.add_argument("--lr-schedule", choices=("inverse", "adagrad", "adagrad_coord", "count", "linear"),
                    help="learning rate without a corpus total: AdaGrad per row (default) or per coordinate, "
                         "inverse decay, or count (each word's rate alpha / (1 + its count / 10000)); "
@@ -75,6 +75,9 @@ def _train_parser(sub):
     p.add_argument("--shared-negatives", action=argparse.BooleanOptionalAction, default=None,
                    help="skip-gram NS: one set of noise words per window, trained as one minibatch "
                         "(on by default: 1.4-1.5x the words/s of one example per pair)")
+    p.add_argument("--shared-output-scale", type=_nonneg_float, metavar="F",
+                   help="with shared negatives under SGD: the output rows' rate over the input rows' "
+                        "(0.5 with --lr-schedule linear, 1 otherwise)")
     p.add_argument("--workers", "--threads", dest="workers", type=_positive_int, metavar="N", help="training threads (2)")
     p.add_argument("--max-vocab", dest="max_vocab_size", type=_positive_int, metavar="N",
                    help="bound on candidate words being counted")

@@ -25,6 +25,7 @@ import math
 import threading
 import time
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -55,6 +56,29 @@ _MASK64 = (1 << 64) - 1
 # test. There, 88 of the 86k words pass 1e4 occurrences (their rates fall by more
 # than half), 1125 pass 1e3.
 LR_COUNT_TAU = 10_000.0
+# Shared negatives under the linear decay over a known total: the output rows
+# step at half the input rows' rate (csrc/w2v.h, shared_output_scale). Each
+# output row takes the window's summed gradient in one step, each input row
+# its own. Measured (5 passes over the benchmark corpus, SG-NS, 2 workers,
+# seeds 1-3, mean analogy; WS-353 and SimLex stay above gensim's): input /
+# output rate .05 / .05 .2685, .05 / .025 .2734, .07 / .035 .2764,
+# .10 / .05 .2751 (2 seeds), .07 / .0245 .2754 (2), .05 / .0125 .2736 (2);
+# .025 / .05 .2652 (2). Hence 0.5 and a start of 0.07 (default_alpha).
+SHARED_OUTPUT_SCALE = 0.5
+
+
+class Job(NamedTuple):
+    """One batch as a worker trains it: the kernel view of its time, the
+    token ids and sentence ends, the rate from its first to its last token,
+    its random state, the kernel's update rule and the output rows' scale."""
+    kernel: _native.KernelModel
+    ids: np.ndarray
+    ends: np.ndarray
+    alpha0: float
+    alpha1: float
+    rng: int
+    lr_mode: str
+    output_scale: float
 
 
 def _splitmix64(x: int) -> int:
@@ -86,6 +110,9 @@ class StreamingWord2Vec:
     its context words against the center and one set of noise words drawn
     for the window, as pWord2Vec does (csrc/w2v.h): 1.4-1.5x the words/s of one
     example per pair and, with its own base step, better vectors (README).
+    ``shared_output_scale``: with shared negatives under SGD, the output rows'
+    rate relative to alpha; None is 0.5 under the linear decay over a known
+    total (measured: SHARED_OUTPUT_SCALE) and 1 under the stream schedules.
     """
 
     def __init__(self, vector_size=100, window=5, min_count=5, sg=0, hs=0, negative=5,
@@ -93,7 +120,8 @@ class StreamingWord2Vec:
                  max_vocab_size=None, cbow_mean=1, ns_exponent=0.75, batch_words=10000,
                  compute_loss=True, lr_schedule="adagrad", lr_horizon=5_000_000,
                  max_token_length=100, lowercase=False, queue_size=1000, adagrad_init=1e-8,
-                 lr_count_tau=LR_COUNT_TAU, count_half_life=None, shared_negatives=True):
+                 lr_count_tau=LR_COUNT_TAU, count_half_life=None, shared_negatives=True,
+                 shared_output_scale=None):
         self.vector_size, self.window, self.min_count = vector_size, window, min_count
         self.sg, self.hs, self.negative, self.sample = sg, hs, negative, sample
         self.alpha, self.min_alpha, self.workers, self.seed = alpha, min_alpha, workers, seed
@@ -103,7 +131,7 @@ class StreamingWord2Vec:
         self.max_token_length, self.lowercase = max_token_length, lowercase
         self.queue_size, self.adagrad_init = queue_size, adagrad_init
         self.lr_count_tau, self.count_half_life = lr_count_tau, count_half_life
-        self.shared_negatives = shared_negatives
+        self.shared_negatives, self.shared_output_scale = shared_negatives, shared_output_scale
         self._check_params()
         self._state_ready = False
         self._lock = threading.Lock()          # state creation, counters updated by workers
@@ -190,6 +218,8 @@ class StreamingWord2Vec:
         real("lr_count_tau", lambda x: 1e-30 <= x <= 1e30, "a positive number of occurrences (1e-30 .. 1e30)")
         if self.count_half_life is not None:
             real("count_half_life", lambda x: 1 <= x <= 1e18, "None or a number of words in [1, 1e18]")
+        if self.shared_output_scale is not None:
+            real("shared_output_scale", lambda x: 1e-6 <= x <= 1e6, "None or a positive number (1e-6 .. 1e6)")
         integer("max_token_length", 1)
         flag("lowercase")
         integer("queue_size", 1)
@@ -297,7 +327,8 @@ class StreamingWord2Vec:
         ``lr_schedule`` is (the AdaGrad accumulators are kept, unused, for
         later stream calls). ``start_alpha`` defaults to ``alpha`` under the
         SGD schedules and to word2vec's SGD rate under the per-row ones (0.05
-        for CBOW and shared-negative skip-gram, 0.025 per pair: their
+        for CBOW, 0.025 per pair; 0.07 for shared-negative skip-gram, whose
+        output rows step at half the rate: ``shared_output_scale``; their
         ``alpha`` is another quantity); ``end_alpha`` to ``min_alpha``.
         Measured over 5 passes of the benchmark corpus (README): AdaGrad,
         with or without a linear decay on top, fell short of gensim's 5
@@ -454,7 +485,7 @@ class StreamingWord2Vec:
         rng = _splitmix64((self.seed << 32) ^ c["batches"])
         c["batches"] += 1
         lr_mode = KERNEL_MODES.get(schedule.kind, "sgd")   # a known total runs plain SGD
-        return (self._kernel, ids, ends, alpha0, alpha1, rng, lr_mode)
+        return Job(self._kernel, ids, ends, alpha0, alpha1, rng, lr_mode, self._output_scale(schedule.kind))
 
     def _read(self, batch, count: bool) -> tuple[np.ndarray, np.ndarray, int]:
         """(ids, sentence ends, tokens skipped) of a batch; with ``count`` the
@@ -465,23 +496,34 @@ class StreamingWord2Vec:
         ids = self.vocab.update(batch.tokens) if count else self.vocab.lookup(batch.tokens)
         return ids, np.asarray(batch.ends, dtype=np.int64), batch.skipped
 
-    def _run(self, job):
-        kernel, ids, ends, alpha0, alpha1, rng, lr_mode = job
-        res = kernel.train(ids, ends, sg=self.sg, hs=self.hs, negative=self.negative,
-                           window=self.window, cbow_mean=self.cbow_mean, alpha=alpha0,
-                           alpha_end=alpha1, rng=rng, compute_loss=self.compute_loss,
-                           lr_mode=lr_mode,
-                           count_tau=self.lr_count_tau if lr_mode == "count" else None,
-                           shared_negatives=self._shares_negatives())
+    def _run(self, job: Job):
+        res = job.kernel.train(job.ids, job.ends, sg=self.sg, hs=self.hs, negative=self.negative,
+                               window=self.window, cbow_mean=self.cbow_mean, alpha=job.alpha0,
+                               alpha_end=job.alpha1, rng=job.rng, compute_loss=self.compute_loss,
+                               lr_mode=job.lr_mode,
+                               count_tau=self.lr_count_tau if job.lr_mode == "count" else None,
+                               shared_negatives=self._shares_negatives(), shared_output_scale=job.output_scale)
         with self._lock:
             c = self.counters
             c["words_trained"] += res.words_kept
             c["examples"] += res.examples
             c["terms"] += res.terms
             self._loss_sum += res.loss
-            self._recent.append((time.monotonic(), len(ids)))
+            self._recent.append((time.monotonic(), len(job.ids)))
             if len(self._recent) > 256:
                 del self._recent[:128]
+
+    def _output_scale(self, schedule_kind: str) -> float:
+        """The output rows' SGD rate relative to alpha with shared negatives
+        (csrc/w2v.h): ``shared_output_scale``, or by default 0.5 under the
+        linear decay over a known total, where it was measured, and 1 (one
+        rate, word2vec's) under the stream schedules. 1 wherever the kernel
+        does not read it (per pair, AdaGrad, the count rule)."""
+        if not self._shares_negatives() or KERNEL_MODES.get(schedule_kind, "sgd") != "sgd":
+            return 1.0
+        if self.shared_output_scale is not None:
+            return self.shared_output_scale
+        return SHARED_OUTPUT_SCALE if schedule_kind == "linear" else 1.0
 
     def _shares_negatives(self) -> bool:
         """shared_negatives applies to skip-gram with negative sampling alone (CBOW
@@ -758,7 +800,8 @@ class StreamingWord2Vec:
 PARAMS = ("vector_size", "window", "min_count", "sg", "hs", "negative", "sample", "alpha",
           "min_alpha", "workers", "seed", "max_vocab_size", "cbow_mean", "ns_exponent",
           "batch_words", "compute_loss", "lr_schedule", "lr_horizon", "max_token_length",
-          "lowercase", "queue_size", "adagrad_init", "lr_count_tau", "count_half_life", "shared_negatives")
+          "lowercase", "queue_size", "adagrad_init", "lr_count_tau", "count_half_life", "shared_negatives",
+          "shared_output_scale")
 
 
 def default_alpha(lr_schedule: str, sg: int = 1, shared_negatives: bool = False) -> float:
@@ -771,14 +814,16 @@ def default_alpha(lr_schedule: str, sg: int = 1, shared_negatives: bool = False)
     0.2 for CBOW (it averages its context into one input, so each context row
     gets a share of the step; word2vec.c also gives CBOW twice skip-gram's
     rate). Under SGD word2vec.c's 0.025 (skip-gram) and 0.05 (CBOW), except
-    the linear decay over a known total with shared negatives: 0.05 (5 passes
-    over the benchmark corpus's 3M prefix, SG-NS: analogy / WS-353 / SimLex
-    .092 / .484 / .288 at 0.025, .094 / .603 / .359 at 0.05; gensim
+    the linear decay over a known total with shared negatives: 0.07 for the
+    input rows, the output rows at half of it (SHARED_OUTPUT_SCALE, where the
+    measurements are). With one rate for both, 0.05 had beaten 0.025 (5
+    passes over the benchmark corpus's 3M prefix, SG-NS: analogy / WS-353 /
+    SimLex .092 / .484 / .288 at 0.025, .094 / .603 / .359 at 0.05; gensim
     .098 / .452 / .281)."""
     if lr_schedule in ADAGRAD_MODES:
         return 0.2 if shared_negatives or not sg else 0.1
     if lr_schedule == "linear" and shared_negatives:
-        return 0.05
+        return 0.07
     return 0.025 if sg else 0.05
 
 

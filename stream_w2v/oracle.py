@@ -83,9 +83,10 @@ once for the center). Every term is read before any row moves:
     E = G U  (-dE/dH),   F = G^T H  (-dE/dU)
 
 then every output row steps along its row of ``F`` and every input row along
-its row of ``E``, with the update rule of ``lr_mode`` (SGD: ``+ alpha x``;
-AdaGrad and "count": the same steps as above, one per row occurrence, in
-order). :func:`apply_shared_example`.
+its row of ``E``, with the update rule of ``lr_mode`` (SGD: ``+ alpha x``
+for the input rows, ``+ c alpha x`` for the output rows, ``c`` the
+``shared_output_scale``; AdaGrad and "count": the same steps as above, one
+per row occurrence, in order). :func:`apply_shared_example`.
 
 The sigmoid. The kernels read sigmoid from a table over [-6, 6] and clamp
 outside: ``sigmoid(x) = sigmoid(+-6)`` for ``|x| > 6``. The oracle uses the
@@ -517,7 +518,7 @@ def plan_batch(words, sentence_ends, *, sg: int, hs: int, negative: int, window:
 def apply_example(ex: Example, syn0, syn1, syn1neg, *, cbow_mean: int,
                   clamp: float | None = MAX_EXP, lr_mode: str = "sgd",
                   accs=(None, None, None), counts=(None, None, None),
-                  count_tau: float | None = None) -> float:
+                  count_tau: float | None = None, shared_output_scale: float = 1.0) -> float:
     """Applies one example in place (float64 arrays); returns its loss.
 
     ``h`` is the context word's row (skip-gram, one input; pass cbow_mean=1)
@@ -536,11 +537,13 @@ def apply_example(ex: Example, syn0, syn1, syn1neg, *, cbow_mean: int,
     row's :func:`count_rate`, and every input ``c`` then takes
     ``syn0[c] += count_rate(alpha, n_c) * e`` (or ``e / C``).
 
-    A shared example (``ex.shared``) goes to :func:`apply_shared_example`.
+    A shared example (``ex.shared``) goes to :func:`apply_shared_example`
+    (with ``shared_output_scale``).
     """
     if ex.shared:
         return apply_shared_example(ex, syn0, syn1neg, clamp=clamp, lr_mode=lr_mode,
-                                    accs=accs, counts=counts, count_tau=count_tau)
+                                    accs=accs, counts=counts, count_tau=count_tau,
+                                    output_scale=shared_output_scale)
     if lr_mode == "count":
         return _apply_example_count(ex, syn0, syn1, syn1neg, cbow_mean, clamp, counts, count_tau)
     if lr_mode != "sgd":
@@ -592,7 +595,8 @@ def _apply_example_count(ex, syn0, syn1, syn1neg, cbow_mean, clamp, counts, tau)
 
 def apply_shared_example(ex: Example, syn0, syn1neg, *, clamp: float | None = MAX_EXP,
                          lr_mode: str = "sgd", accs=(None, None, None),
-                         counts=(None, None, None), count_tau: float | None = None) -> float:
+                         counts=(None, None, None), count_tau: float | None = None,
+                         output_scale: float = 1.0) -> float:
     """Applies one shared-negatives minibatch in place (float64 arrays); returns its loss.
 
     ``H`` holds the input rows ``syn0[c]`` for ``c`` in ``ex.inputs``, ``U``
@@ -611,7 +615,7 @@ def apply_shared_example(ex: Example, syn0, syn1neg, *, clamp: float | None = MA
     ``ex.inputs``) steps along its gradient ``-F_k`` / ``-E_j``; a row listed
     twice steps twice, the second time from where the first left it:
 
-    - ``"sgd"``: ``u_k += alpha F_k``, ``h_j += alpha E_j``;
+    - ``"sgd"``: ``u_k += output_scale alpha F_k``, ``h_j += alpha E_j``;
     - AdaGrad: :func:`adagrad_update` with the row's accumulator (``accs``);
     - ``"count"``: ``u_k += count_rate(alpha, n_u) F_k``,
       ``h_j += count_rate(alpha, n_h) E_j`` (``counts``, ``count_tau``).
@@ -627,8 +631,9 @@ def apply_shared_example(ex: Example, syn0, syn1neg, *, clamp: float | None = MA
     E = G @ U
     F = G.T @ H
     loss = sum(log1pexp(-f if L == 1 else f) for zr in Z for f, L in zip(zr, labels))
+    out_alpha = ex.alpha * output_scale if lr_mode == "sgd" else ex.alpha
     for (row, _), x in zip(ex.ns, F):
-        _step_along(syn1neg, accn, nn, row, x, ex.alpha, lr_mode, count_tau)
+        _step_along(syn1neg, accn, nn, row, x, out_alpha, lr_mode, count_tau)
     for c, x in zip(ex.inputs, E):
         _step_along(syn0, acc0, n0, c, x, ex.alpha, lr_mode, count_tau)
     return float(loss)
@@ -653,7 +658,8 @@ def train_batch_oracle(syn0, syn1, syn1neg, words, sentence_ends, *, sg: int, hs
                        syn0_acc=None, syn1_acc=None, syn1neg_acc=None, syn0_count=None,
                        syn1_count=None, syn1neg_count=None,
                        count_tau: float | None = None,
-                       shared_negatives: bool = False) -> OracleResult:
+                       shared_negatives: bool = False,
+                       shared_output_scale: float = 1.0) -> OracleResult:
     """The float64 replay of ``_native.train_batch`` with the same arguments.
 
     The inputs are not modified: the result holds new float64 matrices, the
@@ -679,7 +685,8 @@ def train_batch_oracle(syn0, syn1, syn1neg, words, sentence_ends, *, sg: int, hs
     noise words drawn once for it (:func:`plan_batch` for the draws,
     :func:`apply_shared_example` for the update). ``examples`` then counts
     the (context, center) pairs and ``terms`` n_in * n_out per position, as
-    the kernel does.
+    the kernel does. Under SGD their output rows step at ``alpha`` times
+    ``shared_output_scale``.
     """
     if lr_mode not in LR_MODES:
         raise ValueError(f"lr_mode must be one of {', '.join(LR_MODES)}, not {lr_mode!r}")
@@ -700,7 +707,7 @@ def train_batch_oracle(syn0, syn1, syn1neg, words, sentence_ends, *, sg: int, hs
     for ex in plan.examples:
         loss += apply_example(ex, syn0, syn1, syn1neg, cbow_mean=1 if sg else cbow_mean,
                               clamp=sigmoid_clamp, lr_mode=lr_mode, accs=accs, counts=counts,
-                              count_tau=count_tau)
+                              count_tau=count_tau, shared_output_scale=shared_output_scale)
     terms = sum(ex.n_terms for ex in plan.examples)
     examples = sum(ex.n_examples for ex in plan.examples)
     return OracleResult(syn0, syn1, syn1neg, loss if compute_loss else 0.0, plan.words_kept,

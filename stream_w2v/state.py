@@ -123,8 +123,9 @@ def _check_meta(meta: dict) -> None:
 def _restore(cls, arrays: dict, meta: dict):
     _check_meta(meta)
     # A model saved before shared negatives existed was trained per pair: it
-    # goes on so (its alpha was chosen for that), not with today's default.
-    model = cls(**{"shared_negatives": False, **meta["params"]})
+    # goes on so (its alpha was chosen for that), not with today's default;
+    # one saved before shared_output_scale existed goes on with one rate.
+    model = cls(**{"shared_negatives": False, "shared_output_scale": 1.0, **meta["params"]})
     model._start()
     model.vocab = Vocabulary.from_state(_join("vocab", meta["vocab"], arrays))
     rows = len(model.vocab.index_to_key)

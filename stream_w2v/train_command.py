@@ -45,7 +45,8 @@ from stream_w2v.sources import FileSource, StdinSource, iter_sources
 
 CHUNK_BYTES = 1 << 20
 ARCH_OPTIONS = ("sg", "hs", "negative", "vector_size", "window", "min_count", "sample", "alpha", "lr_schedule",
-                "max_vocab_size", "seed", "lowercase", "lr_count_tau", "count_half_life", "shared_negatives")
+                "max_vocab_size", "seed", "lowercase", "lr_count_tau", "count_half_life", "shared_negatives",
+                "shared_output_scale")
 # The command-line spelling of a parameter, for messages.
 OPTION_NAMES = {"sg": "--sg/--cbow", "vector_size": "--dim", "max_vocab_size": "--max-vocab"}
 LOCK_NAME = "LOCK"

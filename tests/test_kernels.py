@@ -921,6 +921,10 @@ SHARED_LR_MODES = ["sgd", "adagrad_row", "adagrad_coord", "count"]
 # Tiny vocabularies half of the time: a word twice in a window, a noise word equal to the
 # center (skipped) and a noise word drawn twice for one center are then common.
 SHARED_VOCAB = st.integers(1, 3) | st.integers(1, 50)
+# The train arguments that are not draws (oracle.plan_batch does not take them).
+SHARED_NOT_PLANNED = ("cbow_mean", "lr_mode", "count_tau", "shared_output_scale", *ACC_NAMES, *COUNT_NAMES)
+# The output rows' rate relative to alpha under SGD: exact (a power of two) and not.
+SHARED_OUTPUT_SCALES = st.sampled_from([1.0, 0.5, 0.35, 2.0])
 
 
 @st.composite
@@ -928,6 +932,8 @@ def shared_cases(draw, lr_mode):
     """:func:`batch_cases` for skip-gram NS (no HS) with ``shared_negatives=True``."""
     mats, words, ends, kw = draw(batch_cases(1, 0, 1, 1, lr_mode=lr_mode, vocab=SHARED_VOCAB))
     kw["shared_negatives"] = True
+    if lr_mode == "sgd":
+        kw["shared_output_scale"] = draw(SHARED_OUTPUT_SCALES)
     return mats, words, ends, kw
 
 
@@ -939,7 +945,7 @@ def shared_error_bounds(mats, words, ends, kw) -> AdagradBounds:
     mode = kw.get("lr_mode", "sgd")
     per_row = mode == "adagrad_row"
     plan_kw = {k: v for k, v in kw.items()
-               if k not in ("cbow_mean", "lr_mode", "count_tau", *ACC_NAMES, *COUNT_NAMES)}
+               if k not in SHARED_NOT_PLANNED}
     plan = oracle.plan_batch(words, ends, **plan_kw)
     val = [None if m is None else m.astype(np.float64) for m in mats]
     err = [None if m is None else np.zeros(m.shape) for m in mats]
@@ -949,6 +955,8 @@ def shared_error_bounds(mats, words, ends, kw) -> AdagradBounds:
     loss_err = 0.0
     dim = mats[0].shape[1]
     alpha_max = max(abs(kw["alpha"]), abs(kw.get("alpha_end") or 0.0))
+    # The oracle's scale; the kernel's float32 one is within U of it (the U |c x| below).
+    scale = float(kw.get("shared_output_scale", 1.0))
     for ex in plan.examples:
         assert ex.shared and not ex.hs
         alpha = ex.alpha
@@ -979,9 +987,10 @@ def shared_error_bounds(mats, words, ends, kw) -> AdagradBounds:
         def step(m, row, x, dx):
             """Row ``row`` of matrix ``m`` steps along x (error dx), from where it is now."""
             w, dw = val[m][row].copy(), err[m][row].copy()
-            if mode == "sgd":                        # w += 1 * x: alpha is in x
-                wn = w + x
-                dwn = dw + dx + U * (np.abs(x) + np.abs(wn))
+            if mode == "sgd":                        # w += c * x, one FMA: alpha is in x
+                c = scale if m == 2 else 1.0         # c: the output rows' scale
+                wn = w + c * x
+                dwn = dw + c * dx + U * (np.abs(c * x) + np.abs(wn))
             elif mode == "count":
                 q = 1.0 + float(counts[m][row]) / kw["count_tau"]
                 r = alpha / q
@@ -1105,7 +1114,7 @@ def _shared_edge_case(lr_mode):
 def test_shared_edge_cases_match_oracle(isa, lr_mode):
     mats, words, ends, kw = _shared_edge_case(lr_mode)
     plan_kw = {k: v for k, v in kw.items()
-               if k not in ("cbow_mean", "lr_mode", "count_tau", *ACC_NAMES, *COUNT_NAMES)}
+               if k not in SHARED_NOT_PLANNED}
     plan = oracle.plan_batch(words, ends, **plan_kw)
     # The case covers what it says: repeated inputs, the center drawn as noise (skipped),
     # a noise row twice, and every example a shared one.
@@ -1155,7 +1164,7 @@ def test_shared_with_one_context_is_the_per_pair_update(lr_mode, data):
     kw.pop("keep_prob", None)                        # exactly one context per center
     kw.update(window=1, negative=min(kw["negative"], 3))
     plan_kw = {k: v for k, v in kw.items()
-               if k not in ("cbow_mean", "lr_mode", "count_tau", *ACC_NAMES, *COUNT_NAMES)}
+               if k not in SHARED_NOT_PLANNED}
     per_pair = oracle.plan_batch(words, ends, **plan_kw)
     assume(all(len({r for r, _ in ex.ns}) == len(ex.ns) for ex in per_pair.examples))
     shared_kw = {**kw, "shared_negatives": True}
@@ -1192,7 +1201,7 @@ def test_shared_with_one_context_is_the_per_pair_update(lr_mode, data):
         assert abs(res_s.loss - res_p.loss) <= (b_shared.loss_err + loss_pair) * 1.01 + 1e-12
 
 
-def _shared_per_pair_reads(ex, syn0, syn1neg, *, clamp, lr_mode, accs, counts, count_tau):
+def _shared_per_pair_reads(ex, syn0, syn1neg, *, clamp, lr_mode, accs, counts, count_tau, output_scale):
     """A plausible wrong rule: the center's shared noise words, but every context as its own
     example, in order (the outputs move between the inputs instead of after all reads)."""
     loss = 0.0
@@ -1219,6 +1228,47 @@ def test_shared_bound_is_tight_enough(lr_mode, monkeypatch):
     kw["shared_negatives"] = True
     b = shared_error_bounds(mats, words, ends, kw)
     assert_bound_tight(mats, words, ends, kw, b, monkeypatch, "apply_shared_example", _shared_per_pair_reads)
+
+
+@pytest.mark.parametrize("isa", ISA_PARAMS)
+@pytest.mark.parametrize("scale", [0.5, 0.35])
+def test_shared_output_scale_is_the_output_rows_rate(isa, scale):
+    """Under SGD the output rows step at alpha times shared_output_scale: the kernel is
+    within the derived bound of the oracle with that scale, and out of it of the oracle
+    with one rate for both (the bound is < 1/100 of what each row moves)."""
+    mats, words, ends, kw = _count_case()
+    for name in ("lr_mode", "count_tau", *COUNT_NAMES):
+        kw.pop(name, None)
+    kw.update(shared_negatives=True, shared_output_scale=scale)
+    b = shared_error_bounds(mats, words, ends, kw)
+    want = oracle.train_batch_oracle(*mats, words, ends, **kw)
+    one_rate = oracle.train_batch_oracle(*mats, words, ends, **{**kw, "shared_output_scale": 1.0})
+    for before, after, bound in ((mats[0], want.syn0, b.err[0]), (mats[2], want.syn1neg, b.err[2])):
+        moved = np.sqrt(((after - before) ** 2).sum(axis=1))
+        assert np.all(np.sqrt((bound ** 2).sum(axis=1)) < moved / 100)
+    with using_isa(isa):
+        got, _, _ = run_kernel_acc(mats, words, ends, kw)
+    assert_entries_within_bounds(got, (want.syn0, None, want.syn1neg), b.err, "scaled outputs")
+    with pytest.raises(AssertionError, match="derived bound"):
+        assert_entries_within_bounds(got, (one_rate.syn0, None, one_rate.syn1neg), b.err, "one rate")
+
+
+@pytest.mark.parametrize("bad", [0, -0.5, math.nan, math.inf, 1e-50, True, "0.5", None])
+def test_shared_output_scale_must_be_a_positive_number(bad):
+    with pytest.raises(ValueError, match="shared_output_scale must be a positive number"):
+        _call(hs=0, shared_negatives=True, shared_output_scale=bad)
+
+
+@pytest.mark.parametrize("change", [dict(shared_negatives=False),
+                                    dict(shared_negatives=True, lr_mode="count", count_tau=5.0,
+                                         syn0_count=np.zeros(4, np.float32),
+                                         syn1neg_count=np.zeros(4, np.float32))])
+def test_shared_output_scale_is_refused_where_the_kernel_does_not_read_it(change):
+    """Other than 1 it is an error where it would be ignored (per pair, or not SGD);
+    1 is accepted everywhere."""
+    with pytest.raises(ValueError, match="applies to shared negatives under lr_mode='sgd' only"):
+        _call(hs=0, shared_output_scale=0.5, **change)
+    assert _call(hs=0, shared_output_scale=1.0, **change).words_kept == 4
 
 
 def test_sgd_ignores_accumulators():

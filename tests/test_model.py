@@ -79,7 +79,8 @@ def test_constructor_only_stores_settings():
 @pytest.mark.parametrize("schedule,sg,kw,expected", [
     ("adagrad", 1, {}, 0.2), ("adagrad", 1, {"shared_negatives": False}, 0.1), ("adagrad", 1, {"hs": 1}, 0.1),
     ("adagrad", 0, {}, 0.2), ("adagrad_coord", 0, {}, 0.2),
-    ("inverse", 1, {}, 0.025), ("inverse", 0, {}, 0.05), ("count", 0, {}, 0.05)])
+    ("inverse", 1, {}, 0.025), ("inverse", 0, {}, 0.05), ("count", 0, {}, 0.05),
+    ("linear", 1, {}, 0.07), ("linear", 1, {"shared_negatives": False}, 0.025), ("linear", 0, {}, 0.05)])
 def test_default_alpha_per_schedule_and_mode(schedule, sg, kw, expected):
     """alpha=None is AdaGrad's measured base step (0.2; 0.1 for skip-gram per
     pair, i.e. without shared negatives or with HS) or word2vec.c's rate."""
@@ -102,6 +103,8 @@ def test_default_alpha_per_schedule_and_mode(schedule, sg, kw, expected):
     ("lr_count_tau", 0), ("lr_count_tau", -3.0), ("lr_count_tau", float("nan")), ("lr_count_tau", "1000"),
     ("lr_count_tau", 1e-40), ("shared_negatives", "true"), ("shared_negatives", 2), ("count_half_life", 0),
     ("count_half_life", float("inf")), ("count_half_life", "1e6"),
+    ("shared_output_scale", 0), ("shared_output_scale", -0.5), ("shared_output_scale", float("nan")),
+    ("shared_output_scale", "0.5"), ("shared_output_scale", True),
 ])
 def test_constructor_validates(name, value):
     with pytest.raises(ValueError, match=name):
@@ -146,7 +149,7 @@ def test_linear_schedule_is_clamped_past_its_total():
                           lr_schedule="linear", alpha=0.05, min_alpha=0.001)
     rates = []
     run = m._run
-    m._run = lambda job: (rates.append(job[3:5]), run(job))
+    m._run = lambda job: (rates.append((job.alpha0, job.alpha1)), run(job))
     docs = zipf_docs(200, 3)                      # 4000 words, the total says 1000
     m.train(docs, total_words=1000)
     assert rates[0][0] == 0.05
@@ -165,19 +168,19 @@ def test_a_known_total_trains_as_gensim_does(schedule):
                           lr_schedule=schedule, alpha=0.3, min_alpha=0.001)
     jobs = []
     run = m._run
-    m._run = lambda job: (jobs.append(job[3:]), run(job))
+    m._run = lambda job: (jobs.append(job), run(job))
     m.train(zipf_docs(100, 3), epochs=2, total_words=2000)
-    flat = [r for job in jobs for r in job[:2]]
+    flat = [r for job in jobs for r in (job.alpha0, job.alpha1)]
     start = 0.3 if schedule in ("inverse", "constant") else 0.05    # shared-negative skip-gram's SGD rate
     assert flat[0] == start and flat[-1] == pytest.approx(0.001) and flat == sorted(flat, reverse=True)
-    assert {job[-1] for job in jobs} == {"sgd"}
+    assert {job.lr_mode for job in jobs} == {"sgd"}
     jobs.clear()
     m.train(zipf_docs(10, 4), epochs=1, total_words=200, start_alpha=0.02, end_alpha=0.01)
-    assert jobs[0][0] == 0.02 and jobs[-1][1] == pytest.approx(0.01)
+    assert jobs[0].alpha0 == 0.02 and jobs[-1].alpha1 == pytest.approx(0.01)
     jobs.clear()
     m.train(zipf_docs(10, 5))
     stream_mode = {"adagrad": "adagrad_row", "adagrad_coord": "adagrad_coord", "count": "count"}.get(schedule, "sgd")
-    assert {job[-1] for job in jobs} == {stream_mode}
+    assert {job.lr_mode for job in jobs} == {stream_mode}
 
 
 def test_start_and_end_alpha_are_checked():
@@ -609,6 +612,55 @@ def test_a_model_saved_before_shared_negatives_keeps_training_per_pair(tmp_path)
     back = StreamingWord2Vec.load(str(tmp_path))
     assert back.shared_negatives is False and back.alpha == 0.1
     assert StreamingWord2Vec(sg=1).shared_negatives is True
+
+
+def test_a_model_saved_before_shared_output_scale_keeps_one_rate(tmp_path):
+    """A checkpoint whose parameters predate ``shared_output_scale`` stepped its
+    output rows at alpha: it loads with 1, not with today's default (None)."""
+    import json
+    from stream_w2v import checkpoint
+    m = StreamingWord2Vec(vector_size=8, min_count=1, sg=1, workers=1)
+    m.train([["a", "b", "c", "d"]] * 20)
+    path = os.path.join(m.save(str(tmp_path)), "manifest.json")
+    manifest = json.loads(open(path).read())
+    del manifest["meta"]["params"]["shared_output_scale"], manifest["manifest_sha256"]
+    open(path, "wb").write(checkpoint.seal_manifest(manifest))
+    assert StreamingWord2Vec.load(str(tmp_path)).shared_output_scale == 1.0
+    assert StreamingWord2Vec(sg=1).shared_output_scale is None
+
+
+def _kernel_scales(monkeypatch, model, **train_kw):
+    """(lr_mode, shared_output_scale) of every kernel call of ``model.train``."""
+    from stream_w2v import _native
+    calls = []
+    real = _native.KernelModel.train
+
+    def spy(self, words, ends, **kw):
+        calls.append((kw["lr_mode"], kw["shared_output_scale"]))
+        return real(self, words, ends, **kw)
+
+    monkeypatch.setattr(_native.KernelModel, "train", spy)
+    model.train(zipf_docs(200, 3, vocab=100), **train_kw)
+    assert calls
+    return set(calls)
+
+
+@pytest.mark.parametrize("kw, train_kw, expected", [
+    ({}, {"total_words": 5000, "epochs": 2}, {("sgd", 0.5)}),                # measured default
+    ({"lr_schedule": "linear"}, {"total_words": 5000}, {("sgd", 0.5)}),
+    ({"shared_output_scale": 0.3}, {"total_words": 5000}, {("sgd", 0.3)}),
+    ({"lr_schedule": "inverse"}, {}, {("sgd", 1.0)}),                        # stream SGD: one rate
+    ({"lr_schedule": "inverse", "shared_output_scale": 0.25}, {}, {("sgd", 0.25)}),
+    ({}, {}, {("adagrad_row", 1.0)}),                                         # not read: 1
+    ({"shared_output_scale": 0.5}, {}, {("adagrad_row", 1.0)}),
+    ({"shared_negatives": False}, {"total_words": 5000}, {("sgd", 1.0)}),    # per pair: 1
+])
+def test_output_scale_reaches_the_kernel_where_it_is_read(monkeypatch, kw, train_kw, expected):
+    """shared_output_scale=None is 0.5 under the linear decay over a known total and 1
+    under the stream schedules; a given value is passed under SGD; 1 wherever the kernel
+    does not read it (AdaGrad, per pair), which it would refuse otherwise."""
+    m = StreamingWord2Vec(vector_size=8, min_count=2, sg=1, workers=1, **kw)
+    assert _kernel_scales(monkeypatch, m, **train_kw) == expected
 
 
 def test_the_fast_path_is_the_one_in_use(monkeypatch):
