@@ -428,6 +428,17 @@ def test_schedule_and_count_options_reach_the_model_and_stay(tmp_path, corpus):
     one_line_error(run("train", tmp_path / "m2", corpus, "--count-half-life", "0"), "count_half_life")
 
 
+def test_shared_output_scale_option_reaches_the_model_and_stays(tmp_path, corpus):
+    """--shared-output-scale is a model setting like the others: stored, kept by a restart
+    without it, refused when it differs, and a bad value is one line on stderr."""
+    d = tmp_path / "m"
+    ok("train", d, corpus, *TINY, "--sg", "--lr-schedule", "linear", "--shared-output-scale", "0.25", "-q")
+    ok("train", d, corpus, "-q")
+    assert StreamingWord2Vec.load(str(d)).shared_output_scale == 0.25
+    one_line_error(run("train", d, corpus, "--shared-output-scale", "0.5"), "--shared-output-scale")
+    one_line_error(run("train", tmp_path / "m2", corpus, "--shared-output-scale", "0"), "shared_output_scale")
+
+
 def test_linear_schedule_decays_over_the_passes_and_resumes_on_its_line(tmp_path, monkeypatch):
     """--lr-schedule linear: gensim's SGD decay from alpha to min_alpha over
     every --epochs pass, its progress in bytes read. A run that dies in its
