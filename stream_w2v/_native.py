@@ -576,26 +576,34 @@ def _count_tau(count_tau, lr_mode: str) -> float:
         if count_tau is not None:
             raise ValueError(f"count_tau is only used with lr_mode='count', not {lr_mode!r}")
         return 0.0
-    if isinstance(count_tau, (bool, np.bool_)) or not isinstance(count_tau, (int, float, np.integer, np.floating)):
+    if not _is_number(count_tau):
         raise ValueError(f"lr_mode='count' needs count_tau, a positive number, not {count_tau!r}")
-    # Checked as the kernel sees it: a float32, finite and > 0 (1e-50 would round to 0).
+    tau32 = _positive_float32(count_tau)
+    if tau32 is None:
+        raise ValueError(f"count_tau must be a positive number within float32's range, not {count_tau!r}")
+    return tau32
+
+
+def _is_number(value) -> bool:
+    return not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.integer, np.floating))
+
+
+def _positive_float32(value) -> float | None:
+    """``value`` as the kernel sees it, a float32, if that is finite and > 0
+    (1e-50 rounds to 0, 1e39 to inf); None otherwise."""
     try:
         with np.errstate(over="ignore", under="ignore"):
-            tau32 = float(np.float32(count_tau)) if math.isfinite(float(count_tau)) else math.nan
+            v32 = float(np.float32(value)) if math.isfinite(float(value)) else math.nan
     except OverflowError:                     # an int beyond float64
-        tau32 = math.inf
-    if not 0.0 < tau32 < math.inf:
-        raise ValueError(f"count_tau must be a positive number within float32's range, not {count_tau!r}")
-    return float(tau32)
+        return None
+    return v32 if 0.0 < v32 < math.inf else None
 
 
 def _shared_output_scale(value, params) -> float:
     """``shared_output_scale`` as the kernel's float32: positive and finite, and
     other than 1 only where the kernel reads it (shared negatives under SGD)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"shared_output_scale must be a positive number, not {value!r}")
-    scale = float(np.float32(value)) if math.isfinite(float(value)) and abs(float(value)) < 1e30 else math.nan
-    if not 0.0 < scale < math.inf:
+    scale = _positive_float32(value) if _is_number(value) else None
+    if scale is None:
         raise ValueError(f"shared_output_scale must be a positive number, not {value!r}")
     if scale != 1.0 and not (params.shared_negatives and params.lr_mode == lib.W2V_LR_SGD):
         raise ValueError("shared_output_scale applies to shared negatives under lr_mode='sgd' only "

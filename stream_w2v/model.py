@@ -485,7 +485,7 @@ class StreamingWord2Vec:
         rng = _splitmix64((self.seed << 32) ^ c["batches"])
         c["batches"] += 1
         lr_mode = KERNEL_MODES.get(schedule.kind, "sgd")   # a known total runs plain SGD
-        return Job(self._kernel, ids, ends, alpha0, alpha1, rng, lr_mode, self._output_scale(schedule.kind))
+        return Job(self._kernel, ids, ends, alpha0, alpha1, rng, lr_mode, self._output_scale(schedule.kind, lr_mode))
 
     def _read(self, batch, count: bool) -> tuple[np.ndarray, np.ndarray, int]:
         """(ids, sentence ends, tokens skipped) of a batch; with ``count`` the
@@ -513,13 +513,13 @@ class StreamingWord2Vec:
             if len(self._recent) > 256:
                 del self._recent[:128]
 
-    def _output_scale(self, schedule_kind: str) -> float:
+    def _output_scale(self, schedule_kind: str, lr_mode: str) -> float:
         """The output rows' SGD rate relative to alpha with shared negatives
         (csrc/w2v.h): ``shared_output_scale``, or by default 0.5 under the
         linear decay over a known total, where it was measured, and 1 (one
         rate, word2vec's) under the stream schedules. 1 wherever the kernel
         does not read it (per pair, AdaGrad, the count rule)."""
-        if not self._shares_negatives() or KERNEL_MODES.get(schedule_kind, "sgd") != "sgd":
+        if not self._shares_negatives() or lr_mode != "sgd":
             return 1.0
         if self.shared_output_scale is not None:
             return self.shared_output_scale

@@ -1253,7 +1253,7 @@ def test_shared_output_scale_is_the_output_rows_rate(isa, scale):
         assert_entries_within_bounds(got, (one_rate.syn0, None, one_rate.syn1neg), b.err, "one rate")
 
 
-@pytest.mark.parametrize("bad", [0, -0.5, math.nan, math.inf, 1e-50, True, "0.5", None])
+@pytest.mark.parametrize("bad", [0, -0.5, math.nan, math.inf, 1e-50, 1e39, 10**400, True, "0.5", None])
 def test_shared_output_scale_must_be_a_positive_number(bad):
     with pytest.raises(ValueError, match="shared_output_scale must be a positive number"):
         _call(hs=0, shared_negatives=True, shared_output_scale=bad)
