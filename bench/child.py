@@ -78,7 +78,7 @@ def train_stream_w2v(spec: dict) -> dict:
     t3 = time.perf_counter()
     stats = model.stats
     return dict(import_s=t1 - t0, train_s=t2 - t1, save_s=t3 - t2, vocab_size=len(model.wv),
-                words_seen=stats["words_seen"], loss=stats["loss"], isa=kernel_info().get("isa"))
+                words_seen=stats["words_seen"], loss=stats["loss"], isa=kernel_info().get("isa"), seed=model.seed)
 
 
 def train_gensim(spec: dict) -> dict:
@@ -97,7 +97,7 @@ def train_gensim(spec: dict) -> dict:
     model.wv.save_word2vec_format(spec["vectors"], binary=True)
     t3 = time.perf_counter()
     return dict(import_s=t1 - t0, train_s=t2 - t1, save_s=t3 - t2, vocab_size=len(model.wv),
-                words_seen=model.corpus_total_words, loss=None, isa=None)
+                words_seen=model.corpus_total_words, loss=None, isa=None, seed=model.seed)
 
 
 TRAINERS = {"stream_w2v": train_stream_w2v, "gensim": train_gensim}

@@ -137,7 +137,8 @@ def describe_run(meta: dict) -> str:
             f"{c['tokens']:,} tokens, sha256 `{c['sha256'][:16]}…`; stream_w2v {v.get('stream_w2v')} "
             f"({v.get('stream_w2v_isa')}), gensim {v.get('gensim')} (input: {meta['gensim_input']}); "
             f"each training in its own process, words/s = tokens x passes / wall seconds of that process, "
-            f"runs alternating, {meta['repeats']} per configuration (median); "
+            f"runs alternating, {meta['repeats']} per configuration (median)"
+            f"{', repeat r with seed 1 + r (stream_w2v and gensim; the peers have no seed option)' if meta.get('seeds') else ''}; "
             f"took {meta['total_s'] / 60:.1f} min.")
 
 

@@ -22,6 +22,13 @@ Trainers (--trainers; default stream_w2v gensim):
   ../shared/peers into --peers-dir on first use; see bench/peers.py for how
   their time and peak RSS are measured (/usr/bin/time -v on the process tree).
 
+--seeds: repeat r trains stream_w2v and gensim (and their variants) with
+seed 1 + r instead of 1 every time, so the median over repeats is over seeds
+and not over one seed's runs. It matters for quality at several passes:
+gensim's own five-pass SG-NS analogy, one thread, was .284 / .274 / .262
+with seeds 1 / 2 / 3, so one seed against one seed compares luck. The
+peers have no seed option: every repeat runs their fixed one.
+
 --corpus-prefix-tokens N trains on the first N tokens of the corpus (whole
 lines, the last one cut), written once to the data directory.
 
@@ -100,11 +107,11 @@ def versions() -> dict:
 
 def run_one(trainer: str, mode: str, threads: int, passes: int, corpus: dict, workdir: str,
             gensim_input: str = "sentences", evaluator: str = "stream_w2v", timeout: float | None = None,
-            variants: dict | None = None, peers_dir: Path | None = None) -> dict:
+            variants: dict | None = None, peers_dir: Path | None = None, seed: int | None = None) -> dict:
     """Train once in a child process, then evaluate its vectors; one result row
     (the first of run_trainer's rows)."""
     return run_trainer(trainer, mode, threads, passes, corpus, workdir, gensim_input, evaluator, timeout,
-                       variants, peers_dir)[0]
+                       variants, peers_dir, seed)[0]
 
 
 def _env() -> dict:
@@ -122,12 +129,14 @@ def _env() -> dict:
 
 def run_trainer(trainer: str, mode: str, threads: int, passes: int, corpus: dict, workdir: str,
                 gensim_input: str = "sentences", evaluator: str = "stream_w2v", timeout: float | None = None,
-                variants: dict | None = None, peers_dir: Path | None = None) -> list[dict]:
+                variants: dict | None = None, peers_dir: Path | None = None, seed: int | None = None) -> list[dict]:
     """Train once in its own process (tree), then evaluate its vectors: one row,
-    or more when one run writes several vector files (yskip: yskip, yskip-avg)."""
+    or more when one run writes several vector files (yskip: yskip, yskip-avg).
+    ``seed``: the Python trainers' seed (default the benchmark's, 1; a variant's
+    own seed setting wins); the peers have none."""
     if trainer in peers_mod.PEERS:
         return _run_peer(trainer, mode, threads, passes, corpus, workdir, evaluator, timeout, peers_dir)
-    spec = child_spec(trainer, mode, threads, passes, corpus, workdir, gensim_input, variants)
+    spec = child_spec(trainer, mode, threads, passes, corpus, workdir, gensim_input, variants, seed=seed)
     settings = spec["settings"]
     load_before = os.getloadavg()[0]
     start = time.perf_counter()
@@ -152,10 +161,13 @@ def run_trainer(trainer: str, mode: str, threads: int, passes: int, corpus: dict
 
 
 def child_spec(trainer: str, mode: str, threads: int, passes: int, corpus: dict, workdir: str,
-               gensim_input: str = "sentences", variants: dict | None = None, tag: str | None = None) -> dict:
+               gensim_input: str = "sentences", variants: dict | None = None, tag: str | None = None,
+               seed: int | None = None) -> dict:
     """What bench.child is told to do: train, write its vectors and its report in ``workdir``."""
     variants = VARIANTS if variants is None else variants
     base, settings = variants.get(trainer, (trainer, {}))
+    if seed is not None:
+        settings = {"seed": seed, **settings}
     tag = tag or f"{trainer}-{mode}-t{threads}-p{passes}"
     return dict(trainer=base, mode=mode, threads=threads, passes=passes, corpus=corpus["path"],
                 tokens=corpus["tokens"], vectors=os.path.join(workdir, tag + ".bin"),
@@ -205,7 +217,7 @@ def _run_peer(trainer, mode, threads, passes, corpus, workdir, evaluator, timeou
                    peak_rss_mb=res["peak_rss_mb"], rss_method=res["rss_method"], cpu_s=res["cpu_s"],
                    load_before=load_before, command=" ".join(map(shlex.quote, argv)),
                    import_s=None, train_s=None, save_s=None, vocab_size=peers_mod.vocab_size(path),
-                   words_seen=None, loss=None, isa=None)
+                   words_seen=None, loss=None, isa=None, seed=None)
         if name != trainer:
             row["same_run_as"] = trainer
         row["words_per_cpu_sec"] = corpus["tokens"] * passes / row["cpu_s"]
@@ -353,6 +365,9 @@ def parse_args(argv):
     p.add_argument("--peers-dir", type=Path, default=peers_mod.DEFAULT_PEERS_DIR,
                    help="where the peers are built on first use (default bench/cache/peers)")
     p.add_argument("--repeats", type=int, default=1, help="alternating runs per configuration (median kept)")
+    p.add_argument("--seeds", action="store_true",
+                   help="repeat r trains stream_w2v and gensim with seed 1 + r (default: seed 1 every repeat); "
+                   "the peers have no seed option")
     p.add_argument("--gensim-input", choices=("sentences", "corpus_file"), default="sentences",
                    help="gensim reads LineSentence (like stream_w2v, one Python iterator) or corpus_file")
     p.add_argument("--evaluator", choices=EVALUATORS, default="stream_w2v")
@@ -448,7 +463,7 @@ def main(argv=None, log=print) -> dict:
                                                   if t in args.trainers},
                 peers={t: peers_mod.command_template(t) for t in args.trainers if t in peers_mod.PEERS},
                 gensim_input=args.gensim_input, evaluator=args.evaluator,
-                repeats=args.repeats, load_at_start=os.getloadavg())
+                repeats=args.repeats, seeds=args.seeds, load_at_start=os.getloadavg())
     rows = []
     with tempfile.TemporaryDirectory(prefix="stream_w2v_bench_") as work:
         # Repeats outermost within a (mode, passes): thread counts alternate
@@ -465,15 +480,18 @@ def main(argv=None, log=print) -> dict:
                                 if repeat == 0:
                                     log(f"{trainer}: skipped for {mode}, {passes} passes (it has no such mode)")
                                 continue
+                            seed = COMMON["seed"] + repeat if args.seeds else None
                             for row in run_trainer(trainer, mode, threads, passes, corpus, work, args.gensim_input,
-                                                   args.evaluator, args.timeout, args.variants, args.peers_dir):
+                                                   args.evaluator, args.timeout, args.variants, args.peers_dir,
+                                                   seed):
                                 row["repeat"] = repeat
                                 rows.append(row)
                                 log(f"{row['trainer']:18} {mode:7} threads {threads} passes {passes}: "
                                     f"{row['words_per_sec']:>10,.0f} words/s  {row['wall_s']:6.1f} s  "
                                     f"{row['peak_rss_mb']:6.0f} MB  analogy {row['analogy']:.3f}  "
                                     f"ws353 {row['ws353']:.3f}  simlex {row['simlex']:.3f}  "
-                                    f"load {row['load_before']:.1f}")
+                                    f"load {row['load_before']:.1f}"
+                                    + (f"  seed {row['seed']}" if args.seeds and row["seed"] else ""))
     meta["total_s"] = time.perf_counter() - started
     meta["load_at_end"] = os.getloadavg()
     summary = summarize(rows, args.trainers)

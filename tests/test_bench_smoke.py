@@ -215,6 +215,21 @@ def test_variants_prefix_and_peer_rows(small_corpus, tmp_path, monkeypatch):
     assert "| SG-NS | 1 | 1 | yskip-avg |" in table and "stream_w2v-const" in table
 
 
+def test_seeds_per_repeat(small_corpus, tmp_path):
+    """--seeds: repeat r trains with seed 1 + r, as the child reports it used;
+    without it every repeat trains with seed 1."""
+    def seeds(extra):
+        results = bench_run.main(["--corpus", str(small_corpus), "--modes", "CBOW-NS", "--threads", "1",
+                                  "--passes", "1", "--trainers", "stream_w2v", "gensim", "--repeats", "2",
+                                  "--out", str(tmp_path), "--no-plots"] + extra, log=lambda *_: None)
+        return [(r["trainer"], r["repeat"], r["seed"]) for r in results["runs"]], results
+    runs, results = seeds(["--seeds"])
+    assert runs == [("stream_w2v", 0, 1), ("gensim", 0, 1), ("stream_w2v", 1, 2), ("gensim", 1, 2)]
+    assert results["meta"]["seeds"] and "repeat r with seed 1 + r" in report.describe_run(results["meta"])
+    runs, results = seeds([])
+    assert [seed for _, _, seed in runs] == [1, 1, 1, 1] and "with seed" not in report.describe_run(results["meta"])
+
+
 def test_trainer_arguments():
     assert bench_run.parse_variant("a=gensim:alpha=0.05,hs=1,lr_schedule=x") == (
         "a", ("gensim", {"alpha": 0.05, "hs": 1, "lr_schedule": "x"}))
