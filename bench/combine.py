@@ -31,6 +31,8 @@ def combine(parts: list[dict]) -> dict:
     meta["command"] = " && ".join(p["meta"]["command"] for p in parts)
     meta["total_s"] = sum(p["meta"]["total_s"] for p in parts)
     meta["load_at_end"] = parts[-1]["meta"]["load_at_end"]
+    seeded = [bool(p["meta"].get("seeds")) for p in parts]
+    meta["seeds"] = "all" if all(seeded) else "some" if any(seeded) else False
     trainers = []
     for p in parts:
         trainers += [t for t in report.reported(p["meta"]) if t not in trainers]

@@ -138,8 +138,17 @@ def describe_run(meta: dict) -> str:
             f"({v.get('stream_w2v_isa')}), gensim {v.get('gensim')} (input: {meta['gensim_input']}); "
             f"each training in its own process, words/s = tokens x passes / wall seconds of that process, "
             f"runs alternating, {meta['repeats']} per configuration (median)"
-            f"{', repeat r with seed 1 + r (stream_w2v and gensim; the peers have no seed option)' if meta.get('seeds') else ''}; "
+            f"{_seeds(meta)}; "
             f"took {meta['total_s'] / 60:.1f} min.")
+
+
+def _seeds(meta: dict) -> str:
+    """How the repeats were seeded (--seeds), for the run's description; a
+    combined table says which of its runs (bench/combine.py: "some")."""
+    if not meta.get("seeds"):
+        return ""
+    where = " in the runs with --seeds" if meta["seeds"] == "some" else ""
+    return f", repeat r with seed 1 + r{where} (stream_w2v and gensim; the peers have no seed option)"
 
 
 def plots(results: dict, out_dir: Path, name: str) -> list[Path]:

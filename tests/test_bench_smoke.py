@@ -226,8 +226,13 @@ def test_seeds_per_repeat(small_corpus, tmp_path):
     runs, results = seeds(["--seeds"])
     assert runs == [("stream_w2v", 0, 1), ("gensim", 0, 1), ("stream_w2v", 1, 2), ("gensim", 1, 2)]
     assert results["meta"]["seeds"] and "repeat r with seed 1 + r" in report.describe_run(results["meta"])
+    seeded = results
     runs, results = seeds([])
     assert [seed for _, _, seed in runs] == [1, 1, 1, 1] and "with seed" not in report.describe_run(results["meta"])
+    # A table joined from a seeded run and one that is not says which.
+    joined = bench_combine.combine([results, json.loads(json.dumps(seeded))])
+    assert "in the runs with --seeds" in report.describe_run(joined["meta"])
+    assert "in the runs" not in report.describe_run(bench_combine.combine([seeded])["meta"])
 
 
 def test_trainer_arguments():
