@@ -105,15 +105,6 @@ def versions() -> dict:
     return out
 
 
-def run_one(trainer: str, mode: str, threads: int, passes: int, corpus: dict, workdir: str,
-            gensim_input: str = "sentences", evaluator: str = "stream_w2v", timeout: float | None = None,
-            variants: dict | None = None, peers_dir: Path | None = None, seed: int | None = None) -> dict:
-    """Train once in a child process, then evaluate its vectors; one result row
-    (the first of run_trainer's rows)."""
-    return run_trainer(trainer, mode, threads, passes, corpus, workdir, gensim_input, evaluator, timeout,
-                       variants, peers_dir, seed)[0]
-
-
 def _env() -> dict:
     # BLAS thread pools would add threads nobody asked for (gensim calls BLAS
     # one vector at a time, stream_w2v not at all, pWord2Vec sets 1 itself):
