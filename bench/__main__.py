@@ -12,7 +12,8 @@
 - corpus  build/cache the Debian-text corpus, print its counts and sha256 (bench/corpus.py)
 - kernel  single-thread kernel throughput per ISA (bench/kernel_speed.py)
 - replay  kernel-only scaling: a real pass's batches trained again on 1 and on 2
-          threads, words/s and CPU seconds (bench/replay.py)
+          threads, words/s and CPU seconds; --separate: also 2 threads on separate
+          copies of the matrices (bench/replay.py)
 - pair    the machine's own 2-core ceiling: two 1-worker trainings at once (separate
           processes) against one alone, next to 2 workers against 1 (bench/pair.py)
 """
