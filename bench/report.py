@@ -47,11 +47,14 @@ def _scaling_table(scaling: list[dict]) -> str:
     """T threads over 1 thread, per repeat (runs minutes apart) and their median."""
     if not scaling:
         return ""
-    lines = ["| mode | passes | trainer | threads | words/s T threads / 1 thread, per repeat | median |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| mode | passes | trainer | threads | words/s T threads / 1 thread, per repeat | median "
+             "| CPU s T threads / 1 thread, per repeat |",
+             "|---|---|---|---|---|---|---|"]
     for s in scaling:
         per = per_round(s["ratios"])
-        lines.append(f"| {s['mode']} | {s['passes']} | {s['trainer']} | {s['threads']} | {per} | {s['median']:.2f}x |")
+        cpu = per_round(s["cpu_ratios"]) if s.get("cpu_ratios") else "-"
+        lines.append(f"| {s['mode']} | {s['passes']} | {s['trainer']} | {s['threads']} | {per} | {s['median']:.2f}x "
+                     f"| {cpu} |")
     return "\n" + "\n".join(lines) + "\n"
 
 

@@ -277,18 +277,33 @@ def scaling(rows: list[dict]) -> list[dict]:
     """Per (mode, passes, trainer) and thread count T > 1: words/s at T threads over
     words/s at 1 thread, for each repeat that ran both. The repeats alternate the
     thread counts, so each ratio comes from two runs minutes apart, and their
-    median moves less with the machine's drift than the ratio of two medians."""
+    median moves less with the machine's drift than the ratio of two medians.
+
+    ``cpu_ratios``: the same repeats' CPU seconds at T threads over those at 1
+    (None unless every one of them reported its CPU): 1.0 when T threads did
+    the same work for the same CPU; above it, what they paid for running
+    together (on this host: cache lines both cores write, README)."""
     out = []
     for key in dict.fromkeys((r["mode"], r["passes"], r["trainer"]) for r in rows):
         mine = [r for r in rows if (r["mode"], r["passes"], r["trainer"]) == key]
-        one = {r.get("repeat", 0): r["words_per_sec"] for r in mine if r["threads"] == 1}
+        one = {r.get("repeat", 0): r for r in mine if r["threads"] == 1}
         for threads in sorted({r["threads"] for r in mine} - {1}):
-            many = {r.get("repeat", 0): r["words_per_sec"] for r in mine if r["threads"] == threads}
-            ratios = [many[k] / one[k] for k in sorted(one.keys() & many.keys()) if one[k]]
-            if ratios:
+            many = {r.get("repeat", 0): r for r in mine if r["threads"] == threads}
+            both = [k for k in sorted(one.keys() & many.keys()) if one[k]["words_per_sec"]]
+            if both:
+                ratios = [many[k]["words_per_sec"] / one[k]["words_per_sec"] for k in both]
                 out.append(dict(mode=key[0], passes=key[1], trainer=key[2], threads=threads, ratios=ratios,
-                                median=statistics.median(ratios)))
+                                median=statistics.median(ratios),
+                                cpu_ratios=_per_repeat(one, many, both, "cpu_s")))
     return out
+
+
+def _per_repeat(one: dict, many: dict, repeats: list, field: str) -> list[float] | None:
+    """many[k][field] / one[k][field] for each repeat k, or None if one is missing."""
+    pairs = [(many[k].get(field), one[k].get(field)) for k in repeats]
+    if any(a is None or b is None or b <= 0 for a, b in pairs):
+        return None
+    return [a / b for a, b in pairs]
 
 
 def _median(values):

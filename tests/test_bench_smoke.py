@@ -330,16 +330,21 @@ def test_the_report_shows_a_peers_passes_as_a_placeholder():
 def test_scaling_pairs_the_thread_counts_of_each_repeat():
     """2 threads / 1 thread is taken within a repeat (the runs minutes apart),
     never across repeats, and shown per repeat with the median."""
-    def row(threads, repeat, wps, trainer="stream_w2v"):
-        return dict(mode="SG-NS", passes=1, trainer=trainer, threads=threads, repeat=repeat, words_per_sec=wps)
-    rows = [row(1, 0, 100.0), row(2, 0, 150.0), row(1, 1, 200.0), row(2, 1, 380.0),
+    def row(threads, repeat, wps, trainer="stream_w2v", cpu=10.0):
+        return dict(mode="SG-NS", passes=1, trainer=trainer, threads=threads, repeat=repeat, words_per_sec=wps,
+                    cpu_s=cpu)
+    rows = [row(1, 0, 100.0), row(2, 0, 150.0, cpu=15.0), row(1, 1, 200.0), row(2, 1, 380.0, cpu=10.5),
             row(1, 2, 100.0), row(2, 2, 190.0), row(2, 3, 999.0),      # repeat 3 has no 1-thread run
             row(1, 0, 10.0, "gensim")]                                   # no 2-thread run at all
     (s,) = bench_run.scaling(rows)
     assert (s["trainer"], s["threads"]) == ("stream_w2v", 2)
     assert s["ratios"] == [1.5, 1.9, 1.9] and s["median"] == 1.9   # not 380 / 100 or median 190 / 100
+    assert s["cpu_ratios"] == [1.5, 1.05, 1.0]                       # the same repeats' CPU seconds
     table = report._scaling_table([s])
-    assert "| SG-NS | 1 | stream_w2v | 2 | 1.50, 1.90, 1.90 | 1.90x |" in table
+    assert "| SG-NS | 1 | stream_w2v | 2 | 1.50, 1.90, 1.90 | 1.90x | 1.50, 1.05, 1.00 |" in table
+    del rows[1]["cpu_s"]                                               # one repeat without its CPU: no column
+    (s,) = bench_run.scaling(rows)
+    assert s["cpu_ratios"] is None and "| 1.90x | - |" in report._scaling_table([s])
 
 
 def test_replay_scaling(small_corpus, tmp_path):
