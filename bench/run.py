@@ -291,7 +291,7 @@ def scaling(rows: list[dict]) -> list[dict]:
             many = {r.get("repeat", 0): r for r in mine if r["threads"] == threads}
             both = [k for k in sorted(one.keys() & many.keys()) if one[k]["words_per_sec"]]
             if both:
-                ratios = [many[k]["words_per_sec"] / one[k]["words_per_sec"] for k in both]
+                ratios = _per_repeat(one, many, both, "words_per_sec")
                 out.append(dict(mode=key[0], passes=key[1], trainer=key[2], threads=threads, ratios=ratios,
                                 median=statistics.median(ratios),
                                 cpu_ratios=_per_repeat(one, many, both, "cpu_s")))
@@ -299,7 +299,8 @@ def scaling(rows: list[dict]) -> list[dict]:
 
 
 def _per_repeat(one: dict, many: dict, repeats: list, field: str) -> list[float] | None:
-    """many[k][field] / one[k][field] for each repeat k, or None if one is missing."""
+    """many[k][field] / one[k][field] for each repeat k, or None if a value is
+    missing (or a divisor is not positive)."""
     pairs = [(many[k].get(field), one[k].get(field)) for k in repeats]
     if any(a is None or b is None or b <= 0 for a, b in pairs):
         return None
