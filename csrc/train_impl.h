@@ -213,17 +213,24 @@ static void hot_free(hot_rows *hot)
     free(hot->rows); free(hot->snap); free(hot->acc); free(hot->acc_snap);
 }
 
-/* Prefetches syn1neg row `word` and what the mode reads with it. */
+/* Prefetches row `row` of a matrix and what the mode reads with it: its
+ * accumulator (AdaGrad) or its count (W2V_LR_COUNT). */
+static inline void prefetch_trained(const float *matrix, const float *acc, const float *count, int32_t mode,
+                                    int64_t row, int32_t dim)
+{
+    prefetch_row(matrix + row * dim, dim);
+    if (mode == W2V_LR_ADAGRAD_COORD)
+        prefetch_row(acc + row * dim, dim);
+    else if (mode == W2V_LR_ADAGRAD_ROW)
+        __builtin_prefetch(acc + row, 1, 3);
+    else if (mode == W2V_LR_COUNT)
+        __builtin_prefetch(count + row, 0, 3);
+}
+
+/* syn1neg row `word` (an output of negative sampling) and its state. */
 static inline void prefetch_output(const w2v_model *m, int32_t mode, int32_t word)
 {
-    const int32_t dim = m->dim;
-    prefetch_row(m->syn1neg + (int64_t)word * dim, dim);
-    if (mode == W2V_LR_ADAGRAD_COORD)
-        prefetch_row(m->syn1neg_acc + (int64_t)word * dim, dim);
-    else if (mode == W2V_LR_ADAGRAD_ROW)
-        __builtin_prefetch(m->syn1neg_acc + word, 1, 3);
-    else if (mode == W2V_LR_COUNT)
-        __builtin_prefetch(m->syn1neg_count + word, 0, 3);
+    prefetch_trained(m->syn1neg, m->syn1neg_acc, m->syn1neg_count, mode, word, m->dim);
 }
 
 /* Prefetches the negative-sampling rows position i will read, one position
@@ -237,28 +244,12 @@ static inline void prefetch_output(const w2v_model *m, int32_t mode, int32_t wor
 static inline void prefetch_position(const w2v_model *m, const w2v_params *p, const int32_t *sen,
                                      int64_t len, int64_t i, uint64_t r)
 {
-    const int32_t dim = m->dim, mode = p->lr_mode;
+    const int32_t mode = p->lr_mode;
     lcg_next(&r);
     for (int32_t d = 0; d < p->negative; d++) prefetch_output(m, mode, draw_negative(m, &r));
     prefetch_output(m, mode, sen[i]);
-    if (i + p->window < len) {
-        const int32_t word = sen[i + p->window];
-        prefetch_row(m->syn0 + (int64_t)word * dim, dim);
-        if (mode == W2V_LR_ADAGRAD_ROW) __builtin_prefetch(m->syn0_acc + word, 1, 3);
-        else if (mode == W2V_LR_ADAGRAD_COORD) prefetch_row(m->syn0_acc + (int64_t)word * dim, dim);
-    }
-}
-
-/* Prefetches HS inner node `row` and what the mode reads with it. */
-static inline void prefetch_inner(const w2v_model *m, int32_t mode, int32_t row)
-{
-    prefetch_row(m->syn1 + (int64_t)row * m->dim, m->dim);
-    if (mode == W2V_LR_ADAGRAD_COORD)
-        prefetch_row(m->syn1_acc + (int64_t)row * m->dim, m->dim);
-    else if (mode == W2V_LR_ADAGRAD_ROW)
-        __builtin_prefetch(m->syn1_acc + row, 1, 3);
-    else if (mode == W2V_LR_COUNT)
-        __builtin_prefetch(m->syn1_count + row, 0, 3);
+    if (i + p->window < len)
+        prefetch_trained(m->syn0, m->syn0_acc, m->syn0_count, mode, sen[i + p->window], m->dim);
 }
 
 /* CBOW and per-pair skip-gram: prefetches what position i + 1 will read, at
@@ -283,7 +274,8 @@ static inline void prefetch_next(const w2v_model *m, const w2v_params *p, const 
     if (p->hs && next < m->n_coded) {
         const int32_t *pts = m->points + (int64_t)next * m->max_code_len;
         for (int32_t d = 0; d < m->code_lens[next]; d++)
-            if (pts[d] < hot->start) prefetch_inner(m, p->lr_mode, pts[d]);
+            if (pts[d] < hot->start)
+                prefetch_trained(m->syn1, m->syn1_acc, m->syn1_count, p->lr_mode, pts[d], m->dim);
     }
 }
 
@@ -300,13 +292,7 @@ static double train_targets(const w2v_model *m, const w2v_params *p, const hot_r
     double loss = 0.0;
     for (int32_t d = 0; d < p->negative; d++) {
         noise[d] = draw_negative(m, rng);
-        prefetch_row(m->syn1neg + (int64_t)noise[d] * dim, dim);
-        if (mode == W2V_LR_ADAGRAD_COORD)
-            prefetch_row(m->syn1neg_acc + (int64_t)noise[d] * dim, dim);
-        else if (mode == W2V_LR_ADAGRAD_ROW)
-            __builtin_prefetch(m->syn1neg_acc + noise[d], 1, 3);
-        else if (mode == W2V_LR_COUNT)
-            __builtin_prefetch(m->syn1neg_count + noise[d], 0, 3);
+        prefetch_output(m, mode, noise[d]);
     }
     /* |h|^2 / dim, for the per-row accumulators: h is fixed during the example. */
     float hsq = mode == W2V_LR_ADAGRAD_ROW ? vec_dot(h, h, dim) / (float)dim : 0.0f;
